@@ -1,0 +1,101 @@
+# kinesis-sidecar — build, test, lint, demo, image, bench.
+# Modules are discovered by glob: pkg/<mod>/*.c is library code, pkg/<mod>/*_test.c
+# is one cmocka test binary each, pkg/<mod>/*_testutil.c is linked into tests only,
+# pkg/<mod>/*_fuzz.c is a libFuzzer target. Adding a module needs no Makefile edit.
+
+VERSION    ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CC         ?= gcc
+PKGS       := libcurl libuv yaml-0.1 libcjson libwebsockets libxml-2.0 openssl zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DKS_VERSION='"$(VERSION)"' -Ipkg $(PKG_CFLAGS) $(WARN)
+CFLAGS     ?= -O2 -g
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRCS   := $(filter-out %_test.c %_testutil.c %_fuzz.c,$(wildcard pkg/*/*.c))
+TEST_SRCS  := $(wildcard pkg/*/*_test.c)
+TUTIL_SRCS := $(wildcard pkg/*/*_testutil.c)
+CMD_SRCS   := $(wildcard cmd/kinesis-sidecar/*.c)
+ITEST_SRCS := $(wildcard e2e/itest/*.c)
+
+REL_OBJS   := $(LIB_SRCS:%.c=build/rel/%.o)
+SAN_OBJS   := $(LIB_SRCS:%.c=build/san/%.o)
+TUTIL_OBJS := $(TUTIL_SRCS:%.c=build/san/%.o)
+TEST_BINS  := $(patsubst pkg/%_test.c,build/tests/%_test,$(TEST_SRCS))
+ITEST_BINS := $(patsubst e2e/itest/%.c,build/itest/%,$(ITEST_SRCS))
+
+.PHONY: all help deps test unit e2e lint format bench demo image valgrind fuzz clean san-bin
+all: bin/kinesis-sidecar
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | sort
+
+deps: ## install Debian and npm packages (idempotent)
+	@scripts/install-deps.sh
+
+bin/kinesis-sidecar: $(REL_OBJS) $(CMD_SRCS:%.c=build/rel/%.o) ## release binary
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+build/san/libks.a: $(SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+build/tests/%_test: build/san/pkg/%_test.o build/san/libks.a $(TUTIL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $< $(TUTIL_OBJS) build/san/libks.a $(PKG_LIBS) -lcmocka -lm
+
+build/itest/%: build/san/e2e/itest/%.o build/san/libks.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $< build/san/libks.a $(PKG_LIBS) -lm
+
+# The sidecar binary built with sanitizers, used by e2e tests.
+build/san/kinesis-sidecar: $(CMD_SRCS:%.c=build/san/%.o) build/san/libks.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+san-bin: build/san/kinesis-sidecar $(TEST_BINS) $(ITEST_BINS)
+
+test: ## install deps, build with ASan+UBSan, run unit + integration + e2e + manifest checks
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory san-bin bin/kinesis-sidecar
+	@scripts/run-tests.sh
+
+unit: san-bin ## unit tests only
+	@KS_ONLY=unit scripts/run-tests.sh
+
+e2e: san-bin bin/kinesis-sidecar ## e2e tests only
+	@KS_ONLY=e2e scripts/run-tests.sh
+
+lint: ## clang-format (check), clang-tidy, cppcheck
+	@scripts/lint.sh
+
+format: ## apply clang-format
+	@clang-format -i $(LIB_SRCS) $(TEST_SRCS) $(TUTIL_SRCS) $(CMD_SRCS) $(wildcard pkg/*/*.h) $(ITEST_SRCS)
+
+valgrind: bin/kinesis-sidecar ## unit tests under valgrind (non-sanitized build)
+	@scripts/valgrind.sh
+
+bench: bin/kinesis-sidecar ## benchmark against a peer consumer (not a test)
+	@scripts/install-deps.sh
+	@node e2e/bench/bench.mjs
+
+demo: bin/kinesis-sidecar ## local emulators, a producer, two sidecars and readers, live view
+	@scripts/install-deps.sh
+	@node e2e/demo/demo.mjs
+
+image: ## build the container image (private dockerd if needed)
+	@scripts/image.sh
+
+clean: ## remove build outputs
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
