@@ -13,18 +13,25 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DKS_VERSION='"$(VERSION)"' -Ipkg $(PKG_CF
 CFLAGS     ?= -O2 -g
 SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-LIB_SRCS   := $(filter-out %_test.c %_testutil.c %_fuzz.c,$(wildcard pkg/*/*.c))
-TEST_SRCS  := $(wildcard pkg/*/*_test.c)
-TUTIL_SRCS := $(wildcard pkg/*/*_testutil.c)
+# BUILD: output folder; MODS: modules to build (helpers working in parallel use e.g.
+#   make BUILD=build/h-config MODS="core config" san-bin
+# so a half-edited file in another module cannot break their build).
+BUILD      ?= build
+MODS       ?= $(notdir $(wildcard pkg/*))
+MOD_SRCS   := $(foreach m,$(MODS),$(wildcard pkg/$(m)/*.c))
+LIB_SRCS   := $(filter-out %_test.c %_testutil.c %_fuzz.c,$(MOD_SRCS))
+TEST_SRCS  := $(filter %_test.c,$(MOD_SRCS))
+TUTIL_SRCS := $(filter %_testutil.c,$(MOD_SRCS))
 CMD_SRCS   := $(wildcard cmd/kinesis-sidecar/*.c)
 ITEST_SRCS := $(wildcard e2e/itest/*.c)
 
-REL_OBJS   := $(LIB_SRCS:%.c=build/rel/%.o)
-SAN_OBJS   := $(LIB_SRCS:%.c=build/san/%.o)
-TUTIL_OBJS := $(TUTIL_SRCS:%.c=build/san/%.o)
-TEST_BINS  := $(patsubst pkg/%_test.c,build/tests/%_test,$(TEST_SRCS))
-ITEST_BINS := $(patsubst e2e/itest/%.c,build/itest/%,$(ITEST_SRCS))
+REL_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/rel/%.o)
+SAN_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+TUTIL_OBJS := $(TUTIL_SRCS:%.c=$(BUILD)/san/%.o)
+TEST_BINS  := $(patsubst pkg/%_test.c,$(BUILD)/tests/%_test,$(TEST_SRCS))
+ITEST_BINS := $(patsubst e2e/itest/%.c,$(BUILD)/itest/%,$(ITEST_SRCS))
 
+.SECONDARY:
 .PHONY: all help deps test unit e2e lint format bench demo image valgrind fuzz clean san-bin
 all: bin/kinesis-sidecar
 
@@ -34,35 +41,35 @@ help: ## list targets
 deps: ## install Debian and npm packages (idempotent)
 	@scripts/install-deps.sh
 
-bin/kinesis-sidecar: $(REL_OBJS) $(CMD_SRCS:%.c=build/rel/%.o) ## release binary
+bin/kinesis-sidecar: $(REL_OBJS) $(CMD_SRCS:%.c=$(BUILD)/rel/%.o) ## release binary
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/rel/%.o: %.c
+$(BUILD)/rel/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/san/%.o: %.c
+$(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
-build/san/libks.a: $(SAN_OBJS)
+$(BUILD)/san/libks.a: $(SAN_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-build/tests/%_test: build/san/pkg/%_test.o build/san/libks.a $(TUTIL_OBJS)
+$(BUILD)/tests/%_test: $(BUILD)/san/pkg/%_test.o $(BUILD)/san/libks.a $(TUTIL_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $< $(TUTIL_OBJS) build/san/libks.a $(PKG_LIBS) -lcmocka -lm
+	$(CC) $(SAN_FLAGS) -o $@ $< $(TUTIL_OBJS) $(BUILD)/san/libks.a $(PKG_LIBS) -lcmocka -lm
 
-build/itest/%: build/san/e2e/itest/%.o build/san/libks.a
+$(BUILD)/itest/%: $(BUILD)/san/e2e/itest/%.o $(BUILD)/san/libks.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $< build/san/libks.a $(PKG_LIBS) -lm
+	$(CC) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libks.a $(PKG_LIBS) -lm
 
 # The sidecar binary built with sanitizers, used by e2e tests.
-build/san/kinesis-sidecar: $(CMD_SRCS:%.c=build/san/%.o) build/san/libks.a
+$(BUILD)/san/kinesis-sidecar: $(CMD_SRCS:%.c=$(BUILD)/san/%.o) $(BUILD)/san/libks.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-san-bin: build/san/kinesis-sidecar $(TEST_BINS) $(ITEST_BINS)
+san-bin: $(BUILD)/san/kinesis-sidecar $(TEST_BINS) $(ITEST_BINS)
 
 test: ## install deps, build with ASan+UBSan, run unit + integration + e2e + manifest checks
 	@scripts/install-deps.sh
@@ -70,7 +77,7 @@ test: ## install deps, build with ASan+UBSan, run unit + integration + e2e + man
 	@scripts/run-tests.sh
 
 unit: san-bin ## unit tests only
-	@KS_ONLY=unit scripts/run-tests.sh
+	@KS_BUILD=$(BUILD) KS_ONLY=unit scripts/run-tests.sh
 
 e2e: san-bin bin/kinesis-sidecar ## e2e tests only
 	@KS_ONLY=e2e scripts/run-tests.sh
@@ -98,4 +105,4 @@ image: ## build the container image (private dockerd if needed)
 clean: ## remove build outputs
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 passed=0
 failed=0
-logdir=build/test-logs
+build=${KS_BUILD:-build}
+logdir=$build/test-logs
 mkdir -p "$logdir"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -16,7 +17,7 @@ export KS_SHARED_DIR=${KS_SHARED_DIR:-$(cd .. && pwd)/shared}
 run_unit() {
   local bin name log p f rc
   while IFS= read -r bin; do
-    name=${bin#build/tests/}
+    name=${bin#"$build"/tests/}
     log="$logdir/unit-${name//\//_}.log"
     timeout 300 "$bin" >"$log" 2>&1
     rc=$?
@@ -30,7 +31,7 @@ run_unit() {
     else
       echo "ok   unit $name ($p)"
     fi
-  done < <(find build/tests -type f -perm -u+x 2>/dev/null | sort)
+  done < <(find "$build/tests" -type f -perm -u+x 2>/dev/null | sort)
 }
 
 run_e2e() {
