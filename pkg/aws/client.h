@@ -18,9 +18,20 @@
 
 typedef struct ks_aws_client ks_aws_client;
 
+/* Where the client gets credentials: normally ks_creds_chain_get/_invalidate on a
+ * chain (see ks_aws_client_use_chain), a fake in tests. */
+typedef struct ks_creds_source {
+    void (*get)(void *source_ud, ks_creds_cb cb, void *ud);
+    void (*invalidate)(void *source_ud); /* may be NULL */
+    void *source_ud;
+} ks_creds_source;
+
+/* A ks_creds_source backed by a chain (the chain must outlive the client). */
+ks_creds_source ks_creds_source_from_chain(ks_creds_chain *chain);
+
 typedef struct ks_aws_client_options {
     ks_http *http;
-    ks_creds_chain *creds;
+    ks_creds_source creds;
     const ks_clock *clock;      /* NULL = system (used for x-amz-date) */
     const char *service;        /* signing name: "kinesis" or "dynamodb" */
     const char *region;         /* required */
