@@ -40,8 +40,8 @@ typedef struct ks_http_request {
     size_t n_headers;
     const void *body; /* may be NULL */
     size_t body_len;
-    uint64_t timeout_ms;     /* whole-request deadline; 0 = none (avoid) */
-    const ks_tcp_opts *tcp;  /* NULL = defaults */
+    uint64_t timeout_ms;    /* whole-request deadline; 0 = none (avoid) */
+    const ks_tcp_opts *tcp; /* NULL = defaults */
 } ks_http_request;
 
 typedef struct ks_http_response {
@@ -73,5 +73,11 @@ size_t ks_http_pending(const ks_http *http);
 
 /* Looks up a response header by lower-case name; NULL if absent. */
 const char *ks_http_response_header(const ks_http_response *resp, const char *name);
+
+/* Test-only hook: called with the file descriptor of every new connection once libcurl
+ * hands it to the loop (every socket option is applied by then), so tests can read the
+ * options back with getsockopt(). Process-wide; NULL removes it. */
+typedef void (*ks_http_sockopt_observer)(void *ud, int fd);
+void ks_http_set_sockopt_observer(ks_http_sockopt_observer fn, void *ud);
 
 #endif
