@@ -68,22 +68,23 @@ ks_err ks_batch_add(ks_batch *b, const char *data_b64, size_t data_b64_len,
         b->records = p;
         b->cap_records = cap;
     }
-    ks_out_record r = {0};
-    r.data_b64 = dup_bytes(data_b64, data_b64_len);
-    r.data_b64_len = data_b64_len;
-    r.partition_key = ks_strdup(partition_key ? partition_key : "");
-    r.sequence_number = ks_strdup(sequence_number ? sequence_number : "");
-    r.arrival_ms = arrival_ms;
-    if (!r.data_b64 || !r.partition_key || !r.sequence_number) {
-        record_clean_up(&r);
+    ks_out_record *r = &b->records[b->n_records];
+    memset(r, 0, sizeof(*r));
+    r->data_b64 = dup_bytes(data_b64, data_b64_len);
+    r->data_b64_len = data_b64_len;
+    r->partition_key = ks_strdup(partition_key ? partition_key : "");
+    r->sequence_number = ks_strdup(sequence_number ? sequence_number : "");
+    r->arrival_ms = arrival_ms;
+    if (!r->data_b64 || !r->partition_key || !r->sequence_number) {
+        record_clean_up(r);
         return KS_ERR_NOMEM;
     }
     /* Invalid base64 is delivered as the received text (see codec.h), so that is
      * its length then. */
-    if (!ks_base64_decoded_len(r.data_b64, data_b64_len, &r.data_len))
-        r.data_len = data_b64_len;
-    b->records[b->n_records++] = r;
-    b->data_bytes += r.data_len;
+    if (!ks_base64_decoded_len(r->data_b64, data_b64_len, &r->data_len))
+        r->data_len = data_b64_len;
+    b->n_records++;
+    b->data_bytes += r->data_len;
     return KS_OK;
 }
 

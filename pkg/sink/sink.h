@@ -29,16 +29,16 @@ typedef struct ks_out_record {
 } ks_out_record;
 
 typedef struct ks_batch {
-    uint64_t id;      /* unique per process */
-    char *stream;     /* as written in the config (StreamID) */
+    uint64_t id;  /* unique per process */
+    char *stream; /* as written in the config (StreamID) */
     char *shard_id;
     ks_out_record *records;
     size_t n_records;
     size_t cap_records;
-    size_t data_bytes; /* sum of data_len */
+    size_t data_bytes;        /* sum of data_len */
     uint64_t created_mono_ms; /* for delivery latency */
-    void *owner_ud;   /* free for the consumer's use */
-    uint32_t attempts;/* delivery attempts so far */
+    void *owner_ud;           /* free for the consumer's use */
+    uint32_t attempts;        /* delivery attempts so far */
 } ks_batch;
 
 ks_err ks_batch_new(const char *stream, const char *shard_id, ks_batch **out);
