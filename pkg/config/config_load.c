@@ -19,7 +19,8 @@ typedef struct lctx {
     ks_cfg_lines lines;
     int output_kinds; /* bit 0 fifo, bit 1 websocket */
     int unsupported_output_line;
-    ks_err err; /* first fatal error (NOMEM) */
+    bool syntax_error; /* nothing parsed: skip cross-field checks */
+    ks_err err;        /* first fatal error (NOMEM) */
 } lctx;
 
 static int line_of(const yaml_node_t *n)
@@ -447,6 +448,7 @@ static void parse(lctx *x, const char *yaml, size_t len)
         diag(x, false, (int)m->line + 1, "", "YAML syntax error: %s%s%s",
              parser.problem ? parser.problem : "cannot parse", parser.context ? " " : "",
              parser.context ? parser.context : "");
+        x->syntax_error = true;
         yaml_parser_delete(&parser);
         return;
     }
@@ -485,6 +487,8 @@ ks_err ks_config_load_string(const char *name, const char *yaml, size_t len, ks_
         err = x.err;
         goto fail;
     }
+    if (x.syntax_error)
+        goto fail_invalid;
     if (x.unsupported_output_line && !x.output_kinds)
         diag(&x, true, x.unsupported_output_line, "output",
              "no supported output configured; using the default fifo at %s", x.c->output.fifo.path);
@@ -499,6 +503,8 @@ ks_err ks_config_load_string(const char *name, const char *yaml, size_t len, ks_
         goto fail;
     *out = x.c;
     return KS_OK;
+fail_invalid:
+    err = KS_ERR_INVALID;
 fail:
     ks_config_destroy(x.c);
     return err;

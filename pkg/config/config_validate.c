@@ -212,7 +212,8 @@ static void check_input(vctx *v, ks_config *c)
             (long long)d->read_capacity_units, (long long)d->write_capacity_units);
     if (d->billing_mode == KS_BILLING_PAY_PER_REQUEST &&
         (d->read_capacity_units > 0 || d->write_capacity_units > 0))
-        WARN(AK "dynamodb.billing_mode",
+        WARN(d->read_capacity_units > 0 ? AK "dynamodb.read_capacity_units"
+                                        : AK "dynamodb.write_capacity_units",
              "capacity units are ignored with PAY_PER_REQUEST (read %lld, write %lld)",
              (long long)d->read_capacity_units, (long long)d->write_capacity_units);
     check_tcp(v, &in->tcp, AK);
