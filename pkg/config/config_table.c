@@ -35,14 +35,14 @@ static const ks_cfg_enum log_formats[] = {
     "TCP socket-level settings for connections to the service (connect timeout, keep-alive, "      \
     "TCP_USER_TIMEOUT). Most users should keep the defaults."
 
-/* TCP block under prefix P (string) stored at member M (a ks_tcp_config). */
-#define TCP_FIELDS(P, M)                                                                           \
+/* TCP block under key prefix P (string) stored at offset B (a ks_tcp_config). */
+#define TCP_FIELDS(P, B)                                                                           \
     {P "tcp", KS_CFG_OBJECT, NULL, DOC_TCP, 0, 0, 0, NULL},                                        \
         {P "tcp.connect_timeout",                                                                  \
          KS_CFG_DURATION,                                                                          \
          "0s",                                                                                     \
          "Maximum amount of time a dial will wait for a connect to complete. Zero disables.",      \
-         OFF(M.connect_timeout_ms),                                                                \
+         (B) + offsetof(ks_tcp_config, connect_timeout_ms),                                        \
          0,                                                                                        \
          0,                                                                                        \
          NULL},                                                                                    \
@@ -59,7 +59,7 @@ static const ks_cfg_enum log_formats[] = {
          "15s",                                                                                    \
          "Duration the connection must be idle before sending the first keep-alive probe. Zero "   \
          "defaults to 15s. Negative values disable keep-alive probes.",                            \
-         OFF(M.keep_alive_idle_ms),                                                                \
+         (B) + offsetof(ks_tcp_config, keep_alive_idle_ms),                                        \
          0,                                                                                        \
          0,                                                                                        \
          NULL},                                                                                    \
@@ -67,7 +67,7 @@ static const ks_cfg_enum log_formats[] = {
          KS_CFG_DURATION,                                                                          \
          "15s",                                                                                    \
          "Duration between keep-alive probes. Zero defaults to 15s.",                              \
-         OFF(M.keep_alive_interval_ms),                                                            \
+         (B) + offsetof(ks_tcp_config, keep_alive_interval_ms),                                    \
          0,                                                                                        \
          0,                                                                                        \
          NULL},                                                                                    \
@@ -76,7 +76,7 @@ static const ks_cfg_enum log_formats[] = {
          "9",                                                                                      \
          "Maximum unanswered keep-alive probes before dropping the connection. Zero defaults to "  \
          "9.",                                                                                     \
-         OFF(M.keep_alive_count),                                                                  \
+         (B) + offsetof(ks_tcp_config, keep_alive_count),                                          \
          0,                                                                                        \
          0,                                                                                        \
          NULL},                                                                                    \
@@ -85,10 +85,10 @@ static const ks_cfg_enum log_formats[] = {
             "Maximum time to wait for acknowledgment of transmitted data before killing the "      \
             "connection (Linux only). When enabled, keep_alive.idle must be greater than this "    \
             "value per RFC 5482. Zero disables.",                                                  \
-            OFF(M.tcp_user_timeout_ms), 0, 0, NULL                                                 \
+            (B) + offsetof(ks_tcp_config, tcp_user_timeout_ms), 0, 0, NULL                         \
     }
 
-#define CRED_FIELDS(P, M)                                                                          \
+#define CRED_FIELDS(P, B)                                                                          \
     {P "credentials",                                                                              \
      KS_CFG_OBJECT,                                                                                \
      NULL,                                                                                         \
@@ -102,7 +102,7 @@ static const ks_cfg_enum log_formats[] = {
          KS_CFG_STRING,                                                                            \
          NULL,                                                                                     \
          "The profile from `~/.aws/credentials` to use.",                                          \
-         OFF(M.profile),                                                                           \
+         (B) + offsetof(ks_credentials_config, profile),                                           \
          0,                                                                                        \
          KS_CFG_F_OPTIONAL,                                                                        \
          NULL},                                                                                    \
@@ -110,7 +110,7 @@ static const ks_cfg_enum log_formats[] = {
          KS_CFG_STRING,                                                                            \
          NULL,                                                                                     \
          "The ID of the AWS credentials to use.",                                                  \
-         OFF(M.id),                                                                                \
+         (B) + offsetof(ks_credentials_config, id),                                                \
          0,                                                                                        \
          KS_CFG_F_OPTIONAL,                                                                        \
          NULL},                                                                                    \
@@ -118,7 +118,7 @@ static const ks_cfg_enum log_formats[] = {
          KS_CFG_STRING,                                                                            \
          NULL,                                                                                     \
          "The secret for the AWS credentials in use. Secret: never printed.",                      \
-         OFF(M.secret),                                                                            \
+         (B) + offsetof(ks_credentials_config, secret),                                            \
          0,                                                                                        \
          KS_CFG_F_OPTIONAL | KS_CFG_F_SECRET,                                                      \
          NULL},                                                                                    \
@@ -127,7 +127,7 @@ static const ks_cfg_enum log_formats[] = {
          NULL,                                                                                     \
          "The token for the AWS credentials in use (short-term credentials). Secret: never "       \
          "printed.",                                                                               \
-         OFF(M.token),                                                                             \
+         (B) + offsetof(ks_credentials_config, token),                                             \
          0,                                                                                        \
          KS_CFG_F_OPTIONAL | KS_CFG_F_SECRET,                                                      \
          NULL},                                                                                    \
@@ -135,16 +135,22 @@ static const ks_cfg_enum log_formats[] = {
          KS_CFG_BOOL,                                                                              \
          "false",                                                                                  \
          "Use the credentials of the host EC2 machine's instance role.",                           \
-         OFF(M.from_ec2_role),                                                                     \
+         (B) + offsetof(ks_credentials_config, from_ec2_role),                                     \
          0,                                                                                        \
          KS_CFG_F_EMPTY_FALSE,                                                                     \
          NULL},                                                                                    \
-        {P "credentials.role", KS_CFG_STRING, NULL, "The role ARN to assume.", OFF(M.role), 0,     \
-         KS_CFG_F_OPTIONAL,    NULL},                                                              \
+        {P "credentials.role",                                                                     \
+         KS_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         "The role ARN to assume.",                                                                \
+         (B) + offsetof(ks_credentials_config, role),                                              \
+         0,                                                                                        \
+         KS_CFG_F_OPTIONAL,                                                                        \
+         NULL},                                                                                    \
     {                                                                                              \
         P "credentials.role_external_id", KS_CFG_STRING, NULL,                                     \
-            "An external ID to use when assuming a role.", OFF(M.role_external_id), 0,             \
-            KS_CFG_F_OPTIONAL, NULL                                                                \
+            "An external ID to use when assuming a role.",                                         \
+            (B) + offsetof(ks_credentials_config, role_external_id), 0, KS_CFG_F_OPTIONAL, NULL    \
     }
 
 #define AK "input.aws_kinesis."
@@ -187,8 +193,8 @@ const ks_cfg_field ks_cfg_fields[] = {
      OFF(input.dynamodb.region), 0, KS_CFG_F_OPTIONAL, NULL},
     {DDB "endpoint", KS_CFG_STRING, NULL, ENDPOINT_DOC " Absent: the input's endpoint.",
      OFF(input.dynamodb.endpoint), 0, KS_CFG_F_OPTIONAL, NULL},
-    TCP_FIELDS(DDB, input.dynamodb.tcp),
-    CRED_FIELDS(DDB, input.dynamodb.credentials),
+    TCP_FIELDS(DDB, OFF(input.dynamodb.tcp)),
+    CRED_FIELDS(DDB, OFF(input.dynamodb.credentials)),
     {AK "checkpoint_limit", KS_CFG_INT, "1024",
      "The maximum gap between the in flight sequence and the latest acknowledged sequence of a "
      "shard. 1 means strict lock-step ordering. Must be >= 1.",
@@ -219,8 +225,8 @@ const ks_cfg_field ks_cfg_fields[] = {
      OFF(input.region), 0, KS_CFG_F_OPTIONAL, NULL},
     {AK "endpoint", KS_CFG_STRING, NULL, ENDPOINT_DOC, OFF(input.endpoint), 0, KS_CFG_F_OPTIONAL,
      NULL},
-    TCP_FIELDS(AK, input.tcp),
-    CRED_FIELDS(AK, input.credentials),
+    TCP_FIELDS(AK, OFF(input.tcp)),
+    CRED_FIELDS(AK, OFF(input.credentials)),
     {AK "batching", KS_CFG_OBJECT, NULL,
      "Batching policy, applied to each shard separately. All zero/empty: no batching.", 0, 0, 0,
      NULL},

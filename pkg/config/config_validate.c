@@ -68,7 +68,7 @@ static ks_err add_piece(ks_config *c, const char *p, size_t n, ks_config_diags *
                                        (int)n, p);
         const char *res = p;
         for (int k = 0; k < 5; k++)
-            res = memchr(res, ':', (size_t)(p + n - res)) + 1;
+            res = (const char *)memchr(res, ':', (size_t)(p + n - res)) + 1;
         size_t res_n = (size_t)((colon ? colon : p + n) - res);
         if (res_n <= 7 || strncmp(res, "stream/", 7) != 0)
             return ks_config_diags_add(diags, false, file, line, STREAMS_PATH,

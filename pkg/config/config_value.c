@@ -52,7 +52,7 @@ static bool parse_mode(const char *text, uint32_t *out)
 static void options_list(const ks_cfg_enum *o, char *why, size_t why_len, const char *lead)
 {
     size_t n = (size_t)snprintf(why, why_len, "%s", lead);
-    for (const ks_cfg_enum *it = o; it->name && n < why_len; it++)
+    for (const ks_cfg_enum *it = o; it && it->name && n < why_len; it++)
         n += (size_t)snprintf(why + n, why_len - n, "%s%s", it == o ? "" : ", ", it->name);
 }
 
