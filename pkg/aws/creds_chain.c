@@ -127,7 +127,10 @@ static void store(ks_creds_chain *c, const ks_aws_creds *creds, const char *name
         int64_t life = creds->expires_wall_ms - now;
         int64_t ahead = life - KS_CREDS_REFRESH_AHEAD_MS;
         int64_t pct = life * KS_CREDS_REFRESH_PCT / 100;
-        plan_refresh(c, now + (ahead > pct ? ahead : pct));
+        int64_t at = now + (ahead > pct ? ahead : pct);
+        if (at > creds->expires_wall_ms - KS_CREDS_EXPIRY_MARGIN_MS)
+            at = creds->expires_wall_ms - KS_CREDS_EXPIRY_MARGIN_MS; /* before unusable */
+        plan_refresh(c, at);
         ks_format_rfc3339_ms(creds->expires_wall_ms, exp);
     } else {
         c->next_refresh_wall_ms = 0;
