@@ -61,10 +61,10 @@ static const struct {
      "t.yaml:6: input.aws_kinesis.auto_replay_nacks: expected a bool (true or false), got "
      "\"maybe\""},
     {HEAD "    region: [a, b]\n",
-     "t.yaml:6: input.aws_kinesis.region: expected string, got a list"},
+     "t.yaml:6: input.aws_kinesis.region: expected a string, got a list"},
     {HEAD "    tcp: 5\n", "t.yaml:6: input.aws_kinesis.tcp: expected a mapping, got a scalar"},
     {"input:\n  aws_kinesis:\n    streams: s\n",
-     "t.yaml:3: input.aws_kinesis.streams: expected list of strings, got a scalar"},
+     "t.yaml:3: input.aws_kinesis.streams: expected a list of strings, got a scalar"},
     {HEAD "    streams2: 1\n", "t.yaml:6: input.aws_kinesis.streams2: unknown key"},
     {"- a\n- b\n", "t.yaml:1: expected a mapping at the top level, got a list"},
     /* bad durations */
@@ -83,6 +83,8 @@ static const struct {
     {"input:\n  label: x\n  aws_kinesis:\n    dynamodb: {table: t}\n",
      "t.yaml:3: input.aws_kinesis.streams: at least one stream is required"},
     {"input:\n  aws_kinesis:\n    streams: []\n    dynamodb: {table: t}\n",
+     "t.yaml:3: input.aws_kinesis.streams: at least one stream is required"},
+    {"input:\n  aws_kinesis:\n    streams:\n    dynamodb: {table: t}\n",
      "t.yaml:3: input.aws_kinesis.streams: at least one stream is required"},
     {"input:\n  aws_kinesis:\n    streams: [a]\n    dynamodb:\n      table: \"\"\n",
      "t.yaml:5: input.aws_kinesis.dynamodb.table: must not be empty (the checkpoint/lease table)"},

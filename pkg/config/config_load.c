@@ -142,11 +142,16 @@ static char *interpolate(lctx *x, const char *in, int line, const char *path)
 }
 
 /* Interpolated text of a scalar; NULL when not a scalar (diagnosed) or on failure. */
+static const char *article(const char *noun)
+{
+    return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
 static char *scalar_text(lctx *x, const yaml_node_t *n, const ks_cfg_field *f, const char *path)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        diag(x, false, line_of(n), path, "expected %s, got %s", ks_cfg_type_name(f->type),
-             node_kind(n));
+        const char *t = ks_cfg_type_name(f->type);
+        diag(x, false, line_of(n), path, "expected %s %s, got %s", article(t), t, node_kind(n));
         return NULL;
     }
     return interpolate(x, (const char *)n->data.scalar.value, line_of(n), path);
@@ -176,8 +181,10 @@ static void set_field(lctx *x, const ks_cfg_field *f, const yaml_node_t *n, cons
 
 static void set_streams(lctx *x, const ks_cfg_field *f, const yaml_node_t *n, const char *path)
 {
+    if (is_null(n))
+        return; /* reported as missing */
     if (n->type != YAML_SEQUENCE_NODE) {
-        diag(x, false, line_of(n), path, "expected %s, got %s", ks_cfg_type_name(f->type),
+        diag(x, false, line_of(n), path, "expected a %s, got %s", ks_cfg_type_name(f->type),
              node_kind(n));
         return;
     }

@@ -161,6 +161,11 @@ static void test_scalars(void **state)
     /* billing_mode is case-sensitive (passed to DynamoDB as is) */
     assert_int_equal(load(HEAD "      billing_mode: provisioned\n", &c), KS_ERR_INVALID);
     /* anchors and aliases work (document API) */
+    assert_int_equal(load(HEAD "    commit_period: &p 7s\n    lease_period: *p\n", &c), KS_OK);
+    assert_int_equal(c->input.commit_period_ms, 7000);
+    assert_int_equal(c->input.lease_period_ms, 7000);
+    assert_non_null(strstr(g_out, "t.yaml:7: input.aws_kinesis.lease_period: warning: "));
+    ks_config_destroy(c);
     assert_int_equal(load("x-common: &p 7s\n" HEAD, &c), KS_ERR_INVALID);
     assert_non_null(strstr(g_out, "t.yaml:1: x-common: unknown key"));
 }

@@ -303,6 +303,9 @@ const ks_cfg_field ks_cfg_fields[] = {
 };
 
 const size_t ks_cfg_n_fields = sizeof(ks_cfg_fields) / sizeof(ks_cfg_fields[0]);
+_Static_assert(sizeof(ks_cfg_fields) / sizeof(ks_cfg_fields[0]) <=
+                   sizeof(((ks_cfg_lines *)0)->field) / sizeof(int),
+               "grow ks_cfg_lines.field");
 
 const ks_cfg_field *ks_cfg_find(const char *path)
 {
