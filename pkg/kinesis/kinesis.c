@@ -1,5 +1,5 @@
 /* Kinesis Data Streams calls over ks_aws_client: one small context per call, decoded
- * with the pure functions of codec.c. */
+ * with the pure functions of kinesis_codec.c. */
 #include <stdlib.h>
 #include <string.h>
 
