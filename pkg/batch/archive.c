@@ -9,21 +9,6 @@
 
 #include "sink/base64.h"
 
-const char *ks_archive_format_name(ks_archive_format format)
-{
-    switch (format) {
-    case KS_ARCHIVE_CONCATENATE:
-        return "concatenate";
-    case KS_ARCHIVE_LINES:
-        return "lines";
-    case KS_ARCHIVE_JSON_ARRAY:
-        return "json_array";
-    case KS_ARCHIVE_BINARY:
-        return "binary";
-    }
-    return "unknown";
-}
-
 static ks_err append_u32be(ks_buf *out, size_t v)
 {
     if (v > UINT32_MAX)
@@ -120,10 +105,8 @@ static ks_err replace_records(ks_batch *b, const ks_buf *archive)
     ks_err rc = ks_base64_encode(archive->data ? archive->data : "", archive->len, &b64);
     const ks_out_record *last = &b->records[b->n_records - 1];
     ks_out_record nr = {0};
-    if (!rc) {
-        nr.data_b64_len = b64.len;
+    if (!rc)
         rc = ks_buf_detach(&b64, &nr.data_b64, &nr.data_b64_len);
-    }
     nr.partition_key = ks_strdup(last->partition_key);
     nr.sequence_number = ks_strdup(last->sequence_number);
     if (rc || !nr.data_b64 || !nr.partition_key || !nr.sequence_number) {
@@ -140,7 +123,13 @@ static ks_err replace_records(ks_batch *b, const ks_buf *archive)
         free(b->records[i].partition_key);
         free(b->records[i].sequence_number);
     }
-    b->records[0] = nr;
+    ks_out_record *first = &b->records[0];
+    first->data_b64 = nr.data_b64;
+    first->data_b64_len = nr.data_b64_len;
+    first->partition_key = nr.partition_key;
+    first->sequence_number = nr.sequence_number;
+    first->arrival_ms = nr.arrival_ms;
+    first->data_len = nr.data_len;
     b->n_records = 1;
     b->data_bytes = nr.data_len;
     return KS_OK;

@@ -31,6 +31,6 @@ ks_err ks_archive_apply_ex(const ks_processor_config *procs, size_t n, ks_batch 
                            size_t errlen);
 ks_err ks_archive_apply(const ks_processor_config *procs, size_t n, ks_batch *b);
 
-const char *ks_archive_format_name(ks_archive_format format);
+/* ks_archive_format_name() is in config/config.h. */
 
 #endif

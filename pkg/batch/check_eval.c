@@ -149,8 +149,7 @@ static ks_err eval_method(env *e, const ks_cnode *n, const val *x, const val *ar
             }
             return KS_OK;
         }
-        return fail(e, n, "contains expects a string, array or object, got %s",
-                    type_name(x->t));
+        return fail(e, n, "contains expects a string, array or object, got %s", type_name(x->t));
     }
     const char *name = n->kind == KS_CN_HAS_PREFIX ? "has_prefix" : "has_suffix";
     if (x->t != V_STR || arg->t != V_STR)
@@ -235,7 +234,7 @@ static ks_err eval(env *e, const ks_cnode *n, val *out)
         return KS_OK;
     case KS_CN_AND:
     case KS_CN_OR: {
-        bool l, r;
+        bool l = false, r = false;
         const char *what = n->kind == KS_CN_AND ? "'&&'" : "'||'";
         out->t = V_BOOL;
         if ((err = eval_bool(e, n->a, &l, what)))
@@ -294,7 +293,10 @@ ks_err ks_check_eval_ex(const ks_check *c, const char *data, size_t len, bool *o
     if (err && errlen)
         err[0] = '\0';
     cJSON *root = c->uses_this ? parse_json(data, len) : NULL;
-    env e = {.data = data ? data : "", .len = data ? len : 0, .root = root, .err = err,
+    env e = {.data = data ? data : "",
+             .len = data ? len : 0,
+             .root = root,
+             .err = err,
              .errlen = errlen};
     val v;
     ks_err rc = eval(&e, c->root, &v);

@@ -13,11 +13,11 @@ typedef enum ks_cnode_kind {
     KS_CN_BOOL,
     KS_CN_NUM,
     KS_CN_STR,
-    KS_CN_FIELD,  /* a.name */
-    KS_CN_NOT,    /* !a */
-    KS_CN_AND,    /* a && b */
-    KS_CN_OR,     /* a || b */
-    KS_CN_EQ,     /* a == b */
+    KS_CN_FIELD, /* a.name */
+    KS_CN_NOT,   /* !a */
+    KS_CN_AND,   /* a && b */
+    KS_CN_OR,    /* a || b */
+    KS_CN_EQ,    /* a == b */
     KS_CN_NE,
     KS_CN_LT,
     KS_CN_LE,

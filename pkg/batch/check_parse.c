@@ -296,7 +296,7 @@ static ks_cnode *parse_primary(parser *p)
     }
     if (strcmp(name, "null") == 0)
         return node(p, KS_CN_NULL, start);
-    static const char *const keywords[] = {"if", "else", "match", "let", "root", "meta",
+    static const char *const keywords[] = {"if",   "else",     "match",  "let", "root",   "meta",
                                            "from", "from_all", "import", "map", "deleted"};
     for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
         if (strcmp(name, keywords[i]) == 0) {
@@ -340,8 +340,9 @@ static ks_cnode *parse_postfix(parser *p)
                 else if (strcmp(name, "has_suffix") == 0)
                     k = KS_CN_HAS_SUFFIX;
                 else {
-                    fail(p, dot, "unsupported method '.%s()' (supported: contains, has_prefix, "
-                                 "has_suffix)",
+                    fail(p, dot,
+                         "unsupported method '.%s()' (supported: contains, has_prefix, "
+                         "has_suffix)",
                          name);
                     break;
                 }

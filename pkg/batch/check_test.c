@@ -98,8 +98,8 @@ static void test_eval_cases(void **state)
         if (ks_check_compile(cases[i].expr, &c, err, sizeof(err)) != KS_OK)
             fail_msg("compile %s: %s", cases[i].expr, err);
         bool res = true;
-        ks_err rc = ks_check_eval_ex(c, cases[i].record, strlen(cases[i].record), &res, err,
-                                     sizeof(err));
+        ks_err rc =
+            ks_check_eval_ex(c, cases[i].record, strlen(cases[i].record), &res, err, sizeof(err));
         if (cases[i].want == T_RTERR) {
             if (rc != KS_ERR_INVALID || res)
                 fail_msg("%s on %s: expected a runtime error", cases[i].expr, cases[i].record);

@@ -33,7 +33,9 @@ ks_err ks_batch_policy_new(const ks_batching_config *cfg, ks_batch_policy **out,
     ks_buf_init(&p->scratch);
     if (cfg->count < 0 || cfg->byte_size < 0 || cfg->period_ms < 0) {
         snprintf(msg, sizeof(msg), "batching: %s must not be negative",
-                 cfg->count < 0 ? "count" : cfg->byte_size < 0 ? "byte_size" : "period");
+                 cfg->count < 0       ? "count"
+                 : cfg->byte_size < 0 ? "byte_size"
+                                      : "period");
         rc = KS_ERR_INVALID;
         goto fail;
     }

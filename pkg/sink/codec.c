@@ -7,19 +7,6 @@
 #include "core/log.h"
 #include "sink/base64.h"
 
-const char *ks_codec_name(ks_codec codec)
-{
-    switch (codec) {
-    case KS_CODEC_JSON_LINES:
-        return "json_lines";
-    case KS_CODEC_LINES:
-        return "lines";
-    case KS_CODEC_LENGTH_PREFIXED:
-        return "length_prefixed";
-    }
-    return "unknown";
-}
-
 ks_err ks_codec_record_json(const ks_batch *b, const ks_out_record *r, ks_buf *out)
 {
     char ts[25];

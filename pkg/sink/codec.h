@@ -22,8 +22,7 @@
 #include "core/err.h"
 #include "sink/sink.h"
 
-/* "json_lines", "lines", "length_prefixed" ("unknown" otherwise). */
-const char *ks_codec_name(ks_codec codec);
+/* ks_codec_name() is in config/config.h. */
 
 /* Appends one record's JSON object (no newline) with exactly the keys listed above. */
 ks_err ks_codec_record_json(const ks_batch *b, const ks_out_record *r, ks_buf *out);
