@@ -76,7 +76,7 @@ test: ## install deps, build with ASan+UBSan, run unit + integration + e2e + man
 	@$(MAKE) --no-print-directory san-bin bin/kinesis-sidecar
 	@scripts/run-tests.sh
 
-unit: san-bin ## unit tests only
+unit: $(TEST_BINS) ## unit tests only (respects MODS)
 	@KS_BUILD=$(BUILD) KS_ONLY=unit scripts/run-tests.sh
 
 e2e: san-bin bin/kinesis-sidecar ## e2e tests only
