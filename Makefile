@@ -55,7 +55,7 @@ $(BUILD)/san/%.o: %.c
 
 $(BUILD)/san/libks.a: $(SAN_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcsT $@ $^
 
 $(BUILD)/tests/%_test: $(BUILD)/san/pkg/%_test.o $(BUILD)/san/libks.a $(TUTIL_OBJS)
 	@mkdir -p $(@D)
