@@ -3,7 +3,15 @@
  * creds_container.c, creds_imds.c, creds_assume_role.c) behind one vtable, as in
  * fluent-bit. The chain caches the first credentials found and refreshes them ahead
  * of expiry without blocking the loop; a failed refresh keeps the old credentials
- * until they expire, and is logged. */
+ * until they expire, and is logged.
+ *
+ * Which source (docs/credentials.md): explicit configuration wins — id/secret (static),
+ * else profile, else from_ec2_role (IMDSv2) — otherwise the AWS SDK default order: env,
+ * web identity (IRSA), shared files, container endpoint (Pod Identity/ECS), IMDSv2.
+ * The first source that is configured answers (its failure is not hidden by falling
+ * through to a later one). With `role` set, STS AssumeRole runs on top of that choice.
+ * Refresh: 5 min before expiry, or at 80% of a short lifetime; gets arriving while
+ * nothing usable is cached are queued and all answered. */
 #ifndef KS_AWS_CREDS_H
 #define KS_AWS_CREDS_H
 
@@ -30,19 +38,25 @@ typedef struct ks_creds_chain ks_creds_chain;
 typedef struct ks_creds_chain_options {
     uv_loop_t *loop;
     ks_http *http;
-    const ks_clock *clock;                 /* NULL = system */
-    const ks_credentials_config *config;   /* the `credentials` block (may be all-empty) */
-    const char *region;                    /* for STS regional endpoint */
-    const char *sts_endpoint;              /* override (tests); NULL = https://sts.<region>.amazonaws.com */
-    const char *imds_endpoint;             /* override (tests); NULL = http://169.254.169.254 */
+    const ks_clock *clock;               /* NULL = system */
+    const ks_credentials_config *config; /* the `credentials` block (may be all-empty) */
+    const char *region;                  /* for STS regional endpoint */
+    const char *sts_endpoint;  /* override (tests); NULL = https://sts.<region>.amazonaws.com */
+    const char *imds_endpoint; /* override (tests); NULL = http://169.254.169.254 */
     const ks_tcp_opts *tcp;
 } ks_creds_chain_options;
 
 /* creds valid only during the callback: copy what you keep. */
 typedef void (*ks_creds_cb)(void *ud, ks_err err, const ks_aws_creds *creds);
 
+/* The options' strings are copied; config is read only during the call. Requests go through
+ * opts->http, which must outlive the chain. On failure, run the loop once to close the
+ * chain's timer handle (as after destroy). */
 ks_err ks_creds_chain_new(const ks_creds_chain_options *opts, ks_creds_chain **out);
-void ks_creds_chain_destroy(ks_creds_chain *chain); /* accepts NULL; pending gets -> CANCELLED */
+/* Accepts NULL; pending gets -> CANCELLED (synchronously); the memory is freed when the
+ * chain's timer handle has closed: run the loop afterwards. May be called from
+ * inside one of the chain's callbacks (freeing is then deferred). */
+void ks_creds_chain_destroy(ks_creds_chain *chain);
 /* Calls back synchronously when cached credentials are fresh, else after fetching. */
 void ks_creds_chain_get(ks_creds_chain *chain, ks_creds_cb cb, void *ud);
 /* Forces a refresh on next get (after an ExpiredToken/AccessDenied); rate-limited. */

@@ -148,7 +148,9 @@ static void fetch_done(ks_creds_chain *c, ks_err err, const ks_aws_creds *creds)
     const char *name = c->current < c->n_providers ? c->providers[c->current]->vt->name : "chain";
     int64_t now = ks_clock_wall_ms(c->ctx.clock);
     c->fetching = 0;
-    if (err == KS_OK && creds->expires_wall_ms &&
+    if (err == KS_OK && !creds)
+        err = KS_ERR_INVALID;
+    if (err == KS_OK && creds && creds->expires_wall_ms &&
         creds->expires_wall_ms - KS_CREDS_EXPIRY_MARGIN_MS <= now) {
         KS_WARN("aws credentials from %s are already expired", name);
         err = KS_ERR_AWS_ACCESS_DENIED;

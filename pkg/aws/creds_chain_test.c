@@ -360,6 +360,45 @@ static void test_destroy_cancels_pending(void **state)
     }
 }
 
+typedef struct destroyer {
+    fixture *f;
+    got g;
+} destroyer;
+
+static void on_creds_destroy(void *ud, ks_err err, const ks_aws_creds *creds)
+{
+    destroyer *d = ud;
+    on_creds(&d->g, err, creds);
+    ks_creds_chain_destroy(d->f->chain);
+    d->f->chain = NULL;
+}
+
+static void test_destroy_inside_callback(void **state)
+{
+    fixture *f = *state;
+    fake_state a = {.name = "fake", .lifetime_ms = 60 * MIN_MS};
+    fake_state *sts[] = {&a};
+    new_chain(f, sts, 1);
+    destroyer d = {.f = f};
+    got g2 = {0};
+    ks_creds_chain_get(f->chain, on_creds_destroy, &d);
+    ks_creds_chain_get(f->chain, on_creds, &g2);
+    fake_answer(&a, KS_OK);
+    assert_int_equal(d.g.calls, 1);
+    assert_string_equal(d.g.akid, "AKID1");
+    assert_int_equal(g2.calls, 1); /* answered exactly once */
+    assert_null(f->chain);
+    assert_int_equal(a.destroyed, 1);
+    /* synchronous source, destroyed from the synchronous answer */
+    fake_state b = {.name = "sync", .sync = 1};
+    fake_state *sts2[] = {&b};
+    new_chain(f, sts2, 1);
+    memset(&d.g, 0, sizeof(d.g));
+    ks_creds_chain_get(f->chain, on_creds_destroy, &d);
+    assert_int_equal(d.g.calls, 1);
+    assert_int_equal(b.destroyed, 1);
+}
+
 static void test_first_configured_source_answers(void **state)
 {
     fixture *f = *state;
@@ -551,6 +590,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalidate_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_destroy_inside_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_configured_source_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_and_env_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_profile_files, setup, teardown),
