@@ -32,18 +32,18 @@ ks_creds_source ks_creds_source_from_chain(ks_creds_chain *chain);
 typedef struct ks_aws_client_options {
     ks_http *http;
     ks_creds_source creds;
-    const ks_clock *clock;      /* NULL = system (used for x-amz-date) */
-    const char *service;        /* signing name: "kinesis" or "dynamodb" */
-    const char *region;         /* required */
-    const char *endpoint;       /* NULL = https://<service>.<region>.amazonaws.com */
-    const char *target_prefix;  /* "Kinesis_20131202" or "DynamoDB_20120810" */
-    const char *content_type;   /* "application/x-amz-json-1.1" or "...-1.0" */
+    const ks_clock *clock;     /* NULL = system (used for x-amz-date) */
+    const char *service;       /* signing name: "kinesis" or "dynamodb" */
+    const char *region;        /* required */
+    const char *endpoint;      /* NULL = https://<service>.<region>.amazonaws.com */
+    const char *target_prefix; /* "Kinesis_20131202" or "DynamoDB_20120810" */
+    const char *content_type;  /* "application/x-amz-json-1.1" or "...-1.0" */
     ks_tcp_opts tcp;
-    uint64_t default_timeout_ms;/* per call when the call passes 0; default 30000 */
+    uint64_t default_timeout_ms; /* per call when the call passes 0; default 30000 */
 } ks_aws_client_options;
 
 typedef struct ks_aws_result {
-    ks_err err;                /* KS_OK only for 2xx with a parseable body */
+    ks_err err; /* KS_OK only for 2xx with a parseable body */
     long http_status;
     const char *error_type;    /* e.g. "ConditionalCheckFailedException", or NULL */
     const char *error_message; /* or NULL */
@@ -55,9 +55,18 @@ typedef void (*ks_aws_cb)(void *ud, const ks_aws_result *res);
 ks_err ks_aws_client_new(const ks_aws_client_options *opts, ks_aws_client **out);
 void ks_aws_client_destroy(ks_aws_client *c); /* accepts NULL; pending calls -> CANCELLED */
 
-/* Calls operation `op` (e.g. "GetRecords") with a JSON body. The body is copied. */
+/* Calls operation `op` (e.g. "GetRecords") with a JSON body. The body is copied.
+ * timeout_ms 0 = the client's default. On KS_OK the callback runs exactly once, never
+ * before ks_aws_call returns (also with KS_ERR_CANCELLED from ks_aws_client_destroy);
+ * on any other return value it never runs (e.g. credentials failed synchronously).
+ * Headers sent and signed: Host, X-Amz-Date, X-Amz-Target (<prefix>.<op>),
+ * Content-Type, and X-Amz-Security-Token when the credentials have a session token. */
 ks_err ks_aws_call(ks_aws_client *c, const char *op, const char *body, size_t body_len,
                    uint64_t timeout_ms, ks_aws_cb cb, void *ud);
+
+/* The URL requests go to (endpoint override or https://<service>.<region>.amazonaws.com/);
+ * valid while the client lives. For logs and tests. */
+const char *ks_aws_client_url(const ks_aws_client *c);
 
 /* Maps an AWS error name (after '#') and HTTP status to ks_err. Pure; unit-tested. */
 ks_err ks_aws_map_error(const char *error_type, long http_status);
