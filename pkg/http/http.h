@@ -19,7 +19,10 @@ typedef struct ks_http ks_http;
 typedef struct ks_http_call ks_http_call;
 
 /* TCP socket options applied to every connection made for a request. Semantics as the
- * seed documents `tcp.*`: keep_alive_idle_ms < 0 disables keep-alive; 0 means default. */
+ * seed documents `tcp.*`: keep_alive_idle_ms < 0 disables keep-alive; 0 means default
+ * (15 s idle and interval; seconds, rounded up). keep_alive_count > 0 sets TCP_KEEPCNT.
+ * Connections are pooled per ks_http and reused: options apply when a connection is
+ * made, so use one ks_http per set of options when they differ. */
 typedef struct ks_tcp_opts {
     int64_t connect_timeout_ms; /* 0 = libcurl default */
     int64_t keep_alive_idle_ms;
