@@ -34,8 +34,8 @@ typedef struct ks_sigv4_params {
 void ks_sigv4_amz_date(int64_t epoch_s, char out[17]);
 ks_err ks_sigv4_canonical_request(const ks_sigv4_request *req, ks_buf *out,
                                   ks_buf *signed_headers_out);
-ks_err ks_sigv4_string_to_sign(const ks_sigv4_params *p, const char *canonical_request,
-                               size_t len, ks_buf *out);
+ks_err ks_sigv4_string_to_sign(const ks_sigv4_params *p, const char *canonical_request, size_t len,
+                               ks_buf *out);
 /* Lower-case hex signature, 64 chars + NUL. */
 ks_err ks_sigv4_signature(const ks_sigv4_params *p, const char *string_to_sign, size_t len,
                           char out[65]);
