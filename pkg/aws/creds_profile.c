@@ -145,7 +145,7 @@ ks_err ks_creds_profile_resolve(const char *creds_text, size_t creds_len, const 
 typedef struct profile_provider {
     ks_creds_provider base;
     char *configured; /* from credentials.profile, or NULL */
-    const char *name; /* profile of the fetch in flight */
+    ks_buf name;      /* profile of the fetch in flight */
     int explicit_name;
     ks_buf creds_path, config_path;
     ks_buf creds_text;
@@ -178,15 +178,15 @@ static void on_config_file(void *ud, ks_err err, const char *data, size_t len)
     ks_aws_creds creds = {0};
     ks_err rerr = ks_creds_profile_resolve(pp->have_creds_text ? pp->creds_text.data : NULL,
                                            pp->creds_text.len, err == KS_OK ? data : NULL,
-                                           err == KS_OK ? len : 0, pp->name, &creds);
+                                           err == KS_OK ? len : 0, pp->name.data, &creds);
     if (rerr == KS_ERR_INVALID) {
         KS_WARN("credentials: profile %s sets only one of aws_access_key_id and "
                 "aws_secret_access_key",
-                pp->name);
+                pp->name.data);
     } else if (rerr == KS_ERR_NOT_FOUND && pp->explicit_name) {
         KS_WARN("credentials: profile %s has no aws_access_key_id/aws_secret_access_key in %s "
                 "or %s (role_arn, sso and credential_process are not supported)",
-                pp->name, pp->creds_path.data, pp->config_path.data);
+                pp->name.data, pp->creds_path.data, pp->config_path.data);
         rerr = KS_ERR_INVALID; /* asked for explicitly: fail, do not fall through */
     }
     answer(pp, rerr, rerr == KS_OK ? &creds : NULL);
@@ -233,7 +233,11 @@ static ks_err profile_fetch(ks_creds_provider *p, ks_creds_provider_cb cb, void 
 {
     profile_provider *pp = (profile_provider *)p;
     const char *env_profile = ks_creds_getenv("AWS_PROFILE");
-    pp->name = pp->configured ? pp->configured : env_profile ? env_profile : "default";
+    ks_buf_reset(&pp->name);
+    if (ks_buf_append_str(&pp->name, pp->configured ? pp->configured
+                                     : env_profile  ? env_profile
+                                                    : "default") != KS_OK)
+        return KS_ERR_NOMEM;
     pp->explicit_name = pp->configured || env_profile;
     ks_err e1 = path_or_home(&pp->creds_path, "AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
     ks_err e2 = path_or_home(&pp->config_path, "AWS_CONFIG_FILE", ".aws/config");
@@ -242,7 +246,7 @@ static ks_err profile_fetch(ks_creds_provider *p, ks_creds_provider_cb cb, void 
     if (e1 != KS_OK || e2 != KS_OK) {
         if (!pp->explicit_name)
             return KS_ERR_NOT_FOUND;
-        KS_WARN("credentials: profile %s requested but HOME is not set", pp->name);
+        KS_WARN("credentials: profile %s requested but HOME is not set", pp->name.data);
         return KS_ERR_INVALID;
     }
     pp->cb = cb;
@@ -269,6 +273,7 @@ static void profile_destroy(ks_creds_provider *p)
     if (!pp)
         return;
     free(pp->configured);
+    ks_buf_clean_up(&pp->name);
     ks_buf_clean_up(&pp->creds_path);
     ks_buf_clean_up(&pp->config_path);
     ks_buf_clean_up(&pp->creds_text);
@@ -290,6 +295,7 @@ ks_err ks_creds_profile_new(const ks_creds_provider_ctx *ctx, const char *profil
         return KS_ERR_NOMEM;
     pp->base.vt = &profile_vt;
     pp->base.ctx = ctx;
+    ks_buf_init(&pp->name);
     ks_buf_init(&pp->creds_path);
     ks_buf_init(&pp->config_path);
     ks_buf_init(&pp->creds_text);
