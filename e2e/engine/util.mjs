@@ -1,0 +1,114 @@
+// Shared pieces of the engine e2e tests: a stream with records, sidecars writing to
+// FIFOs with a reader each, and checks over what arrived.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { putRecords, createStream, scanTable, waitFor } from '../lib/emulators.mjs';
+import { startSidecar, openFifoReader } from '../lib/sidecar.mjs';
+
+/** Puts n records named `${prefix}-${i}` with a few partition keys; returns put results. */
+export async function produce(kc, stream, n, { prefix = 'r', keys = 64, size = 0 } = {}) {
+  const pad = size > 0 ? 'x'.repeat(size) : '';
+  const recs = [];
+  for (let i = 0; i < n; i++) recs.push({ data: `${prefix}-${i}${pad ? '-' + pad : ''}`, partitionKey: `k${i % keys}` });
+  return putRecords(kc, stream, recs);
+}
+
+export function dataOf(rec) {
+  return Buffer.from(rec.data, 'base64').toString('utf8').replace(/-x+$/, '');
+}
+
+/** Starts a sidecar with a FIFO in its own dir and a reader on it. */
+export async function startFifoSidecar(t, env, { name, stream, table, readerOpts = {}, ...opts }) {
+  const sc = await startSidecar(
+    {
+      name,
+      streams: Array.isArray(stream) ? stream : [stream],
+      table,
+      kinesisEndpoint: env.kinesisEndpoint ?? env.kinesis.endpoint,
+      dynamoEndpoint: env.dynamoEndpoint ?? env.dynamo.endpoint,
+      logLevel: 'INFO',
+      ...opts,
+      fifoPath: opts.fifoPath,
+    },
+    t,
+  );
+  const fifoPath = opts.fifoPath ?? null;
+  const reader = fifoPath ? await openFifoReader(fifoPath, readerOpts) : null;
+  return { sc, reader };
+}
+
+export function fifoIn(dir, name) {
+  return path.join(dir, `${name}.fifo`);
+}
+
+/** Asserts that, per shard, sequence numbers only increase in arrival order
+ * (duplicates allowed only as a replay of an earlier suffix when allowReplay). */
+export function assertPerShardOrder(records, { allowReplay = false } = {}) {
+  const last = new Map();
+  for (const r of records) {
+    const key = `${r.stream}/${r.shard_id}`;
+    const prev = last.get(key);
+    if (prev !== undefined && !allowReplay) {
+      assert.ok(BigInt(r.sequence_number) > prev, `order broken in ${key}: ${r.sequence_number} after ${prev}`);
+    }
+    last.set(key, BigInt(r.sequence_number));
+  }
+}
+
+/** Unique sequence numbers seen and how many arrived more than once. */
+export function tally(records) {
+  const seen = new Map();
+  for (const r of records) seen.set(r.sequence_number, (seen.get(r.sequence_number) || 0) + 1);
+  let dups = 0;
+  for (const c of seen.values()) if (c > 1) dups += c - 1;
+  return { unique: seen.size, dups, seen };
+}
+
+/** Waits until the FIFO readers together saw every put sequence number. */
+export async function waitAllDelivered(readers, puts, timeoutMs = 60000) {
+  const want = new Set(puts.map((p) => p.sequenceNumber));
+  await waitFor(
+    () => {
+      const got = new Set();
+      for (const r of readers) for (const rec of r.records) got.add(rec.sequence_number);
+      for (const s of want) if (!got.has(s)) return false;
+      return true;
+    },
+    { timeoutMs, intervalMs: 100, what: `all ${want.size} records delivered` },
+  );
+}
+
+/** Last put sequence number per shard. */
+export function lastPutPerShard(puts) {
+  const m = new Map();
+  for (const p of puts) {
+    const prev = m.get(p.shardId);
+    if (!prev || BigInt(p.sequenceNumber) > BigInt(prev)) m.set(p.shardId, p.sequenceNumber);
+  }
+  return m;
+}
+
+/** Waits until the lease table holds `want` (shard -> sequence) for every shard listed. */
+export async function waitCheckpoints(dc, table, stream, want, timeoutMs = 30000) {
+  return waitFor(
+    async () => {
+      const rows = (await scanTable(dc, table)).filter((r) => r.StreamID === stream);
+      for (const [shard, seq] of want) {
+        const row = rows.find((r) => r.ShardID === shard);
+        if (!row || row.SequenceNumber !== seq) return false;
+      }
+      return rows;
+    },
+    { timeoutMs, intervalMs: 200, what: `checkpoints of ${stream}` },
+  );
+}
+
+/** Leases held per client id, from the table. */
+export async function ownersOf(dc, table, stream) {
+  const rows = (await scanTable(dc, table)).filter((r) => r.StreamID === stream);
+  const counts = {};
+  for (const r of rows) if (r.ClientID && r.SequenceNumber !== 'SHARD_END') counts[r.ClientID] = (counts[r.ClientID] || 0) + 1;
+  return counts;
+}
+
+export { createStream };
