@@ -68,7 +68,15 @@ See README.md, "Use the sidecar in your own chart".
 kinesis-sidecar.config: the sidecar config.yaml text.
 */}}
 {{- define "kinesis-sidecar.config" -}}
-{{ toYaml .values.config }}
+{{- $cfg := deepCopy .values.config }}
+{{- $out := $cfg.output | default dict }}
+{{- /* One output: websocket when set (it overrides the default fifo), else fifo. */}}
+{{- if $out.websocket }}
+{{- $_ := set $cfg "output" (dict "websocket" $out.websocket) }}
+{{- else if $out.fifo }}
+{{- $_ := set $cfg "output" (dict "fifo" $out.fifo) }}
+{{- end }}
+{{- toYaml $cfg }}
 {{- end }}
 
 {{/*
