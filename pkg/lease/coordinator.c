@@ -604,6 +604,8 @@ ks_err ks_lease_coordinator_start(ks_lease_coordinator *c)
 
 void ks_lease_trigger_rebalance(ks_lease_coordinator *c)
 {
+    if (!c->table_ready)
+        return; /* the table retry owns the timer until then */
     if (c->cycle_running)
         c->rerun = true;
     else
