@@ -254,9 +254,8 @@ ks_err ks_server_new(const ks_server_opts *opts, ks_server **out)
         if (err)
             goto fail;
     }
-    srv->ws_ref = calloc(1, sizeof(*srv->ws_ref));
     srv->reaper = calloc(1, sizeof(*srv->reaper));
-    if (!srv->ws_ref || !srv->reaper) {
+    if (!srv->reaper) {
         err = KS_ERR_NOMEM;
         goto fail;
     }
@@ -275,6 +274,7 @@ ks_err ks_server_new(const ks_server_opts *opts, ks_server **out)
     uv_walk(opts->loop, snap_walk, &snap);
     srv->ctx = lws_create_context(&info);
     srv->reaper->ctx = srv->ctx;
+    srv->ws_ref = &srv->reaper->ws_ref;
     snap.r = srv->reaper;
     uv_walk(opts->loop, snap_walk, &snap);
     if (!srv->ctx) {
@@ -299,6 +299,9 @@ void ks_server_destroy(ks_server *srv)
 {
     if (!srv)
         return;
+    if (srv->ws_ref)
+        srv->ws_ref->sink = NULL; /* a sink still alive is not reachable from lws any more */
+    srv->ws_ref = NULL;
     if (srv->ctx && srv->reaper) {
         /* Closes every connection now (callbacks run synchronously); lws then closes its
          * libuv handles on the loop, and the reaper completes the destruction. */
@@ -318,7 +321,6 @@ void ks_server_destroy(ks_server *srv)
     if (srv->admin_token)
         memset(srv->admin_token, 0, strlen(srv->admin_token));
     free(srv->admin_token);
-    free(srv->ws_ref);
     ks_metrics_destroy(srv->own_metrics);
     free(srv);
 }

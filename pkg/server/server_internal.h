@@ -23,6 +23,7 @@ typedef struct ks_lws_reaper {
     struct lws_context *ctx; /* lws writes NULL here when fully destroyed (pcontext) */
     const void *handles[8];  /* libuv handles lws created with the context */
     size_t n_handles;
+    ks_ws_ref ws_ref; /* vhost user of the websocket vhost; lives as long as the context */
 } ks_lws_reaper;
 
 struct ks_server {

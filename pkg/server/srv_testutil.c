@@ -283,6 +283,8 @@ static void ws_parse(ks_srvtest_ws *ws)
         bool fin = d[off] & 0x80;
         const unsigned char *pl = d + off + h;
         if (op == 8) {
+            if (!ws->closed)
+                ks_srvtest_ws_send_frame(ws, 8, pl, len >= 2 ? 2 : 0); /* echo the code */
             ws->closed = true;
             if (len >= 2) {
                 ws->close_code = (pl[0] << 8) | pl[1];
