@@ -8,8 +8,8 @@
 #
 # Works on an ordinary machine (a running dockerd, a reachable image registry): then it is
 # a plain `docker build`. Where no engine runs, it starts a private dockerd (own data root
-# under build/image/, own socket in a temp dir, --bridge=none --iptables=false) and stops
-# it on exit. Where no image registry is reachable, it makes the FROM image
+# under ~/.cache/kinesis-sidecar/docker, own socket in a temp dir, --bridge=none
+# --iptables=false) and stops it on exit. Where no image registry is reachable, it makes the FROM image
 # (debian:bookworm-slim) with `debootstrap --variant=minbase bookworm` from the Debian
 # mirror this machine's apt sources name, and imports it under that tag. The build runs
 # with --network=host (the RUN steps fetch Debian packages).
@@ -18,17 +18,18 @@
 #   KS_IMAGE            image name (default kinesis-sidecar)
 #   KS_IMAGE_BASE       auto (default) | pull | debootstrap — how to get the base image
 #   KS_DEBIAN_MIRROR    Debian mirror for debootstrap (default: from the apt sources)
-#   KS_IMAGE_DATA_ROOT  private dockerd's data root (default build/image/docker)
+#   KS_IMAGE_DATA_ROOT  private dockerd's data root (default ~/.cache/kinesis-sidecar/docker)
 #   KS_IMAGE_CONTEXT    worktree (default) | head — build the work tree, or what is
 #                       committed at HEAD (git archive; ignores half-edited files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 IMAGE=${KS_IMAGE:-kinesis-sidecar}
 VERSION=$(cat VERSION 2>/dev/null || echo 0.0.0)
 BASE_MODE=${KS_IMAGE_BASE:-auto}
-DATA_ROOT=${KS_IMAGE_DATA_ROOT:-$ROOT/build/image/docker}
+# Outside the work tree: the Makefile's `find build -name '*.d'` must never see an image
+# root file system (its /etc/rc2.d is a directory), and the layer cache survives `make clean`.
+DATA_ROOT=${KS_IMAGE_DATA_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/kinesis-sidecar/docker}
 # The FROM image, read off the Dockerfile (every stage uses the same one).
 BASE=$(sed -n 's/^FROM[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' Dockerfile | sort -u)
 [[ $(wc -l <<<"$BASE") -eq 1 ]] || { echo "image: expected one base image in Dockerfile, got: $BASE" >&2; exit 1; }
