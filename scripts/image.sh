@@ -49,8 +49,13 @@ cleanup() {
     wait "$DOCKERD_PID" 2>/dev/null || true
   fi
   if [[ -n $TMP ]]; then
-    # A debootstrap'ed tree holds root-owned device nodes: remove it as root.
-    rm -rf "$TMP" 2>/dev/null || true
+    # dockerd's exec root may still hold a mount (netns) for a moment after it exits.
+    local m
+    for _ in $(seq 1 50); do
+      while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v t="$TMP" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
+      rm -rf "$TMP" 2>/dev/null && break
+      sleep 0.1
+    done
   fi
   exit "$rc"
 }
