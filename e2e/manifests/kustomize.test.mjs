@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { assertValid, durationSeconds, k8sDir, kustomize, one, parseDocs, podSpec } from './lib.mjs';
+import { assertValid, durationSeconds, k8sDir, kustomize, one, parseDocs, podSpec, readRepo } from './lib.mjs';
 
 const dirs = ['base', 'examples/fifo', 'examples/websocket'];
 const rendered = Object.fromEntries(dirs.map((d) => [d, null]));
@@ -83,4 +83,13 @@ test('examples: the FIFO reader reads the FIFO, the websocket app talks to the w
   assert.equal(url, `ws://${cfg.output.websocket.address}${cfg.output.websocket.path}`);
   const appCm = ws.find((o) => o.kind === 'ConfigMap' && o.data?.['app.mjs']);
   assert.match(appCm.data['app.mjs'], /type: 'ack'/);
+});
+
+test('k8s/base: image tag is VERSION; its config is the chart default config', () => {
+  const version = readRepo('VERSION').trim();
+  const spec = podSpec(one(render('base'), 'Deployment'));
+  assert.equal(spec.initContainers.find((c) => c.name === 'kinesis-sidecar').image, `kinesis-sidecar:${version}`);
+  const base = YAML.parse(readRepo('k8s/base/config.yaml'));
+  const chart = YAML.parse(readRepo('charts/kinesis-sidecar/values.yaml')).config;
+  assert.deepEqual(base, chart);
 });
