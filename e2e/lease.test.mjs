@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { startEmulators, createStream, scanTable, stopAll } from './lib/emulators.mjs';
 import { spawnTracked, killAndWait } from './lib/procs.mjs';
+import { startFaultProxy } from './lib/fault-proxy.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BUILD = process.env.KS_BUILD ? path.resolve(here, '..', process.env.KS_BUILD) : path.resolve(here, '../build');
@@ -20,8 +21,8 @@ const REBALANCE_MS = 500;
 test.after(() => stopAll());
 
 /** Starts the driver; tracks which client holds which shard from its events. */
-function startDriver(env, table, stream, clients, extra = []) {
-  const args = ['--dynamo', env.dynamo.endpoint, '--kinesis', env.kinesis.endpoint, '--table', table,
+function startDriver(env, table, stream, clients, extra = [], dynamoEndpoint = env.dynamo.endpoint) {
+  const args = ['--dynamo', dynamoEndpoint, '--kinesis', env.kinesis.endpoint, '--table', table,
     '--stream', stream, '--lease-ms', String(LEASE_MS), '--rebalance-ms', String(REBALANCE_MS),
     '--commit-ms', '500', '--grace-ms', '200', ...extra, ...clients];
   const child = spawnTracked('lease_itest', BIN, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -154,5 +155,32 @@ test('lease: a conditional-write failure (another writer bumps the counter) is r
   assert.match(lost.reason, /condition/);
   // The other shard is unaffected.
   assert.equal(d.events.filter((e) => e.event === 'lost').length, 1);
+  await assertCleanExit(d);
+});
+
+test('lease: DynamoDB errors are retried without losing the lease; unreachable for lease_period -> self-fenced', { skip, timeout: 60000 }, async (t) => {
+  const { env, stream, table } = await setup(t, 2);
+  const proxy = await startFaultProxy(env.dynamo.endpoint);
+  t.after(() => proxy.stop());
+  const d = startDriver(env, table, stream, ['A'], [], proxy.endpoint);
+  t.after(() => d.stop());
+  await d.until('A holds 2', () => d.held('A') === 2, 15000);
+  // A few 500s on heartbeats: retried with back-off, the lease survives.
+  proxy.serverError('UpdateItem', { count: 3 });
+  await new Promise((r) => setTimeout(r, LEASE_MS));
+  assert.equal(proxy.injected('UpdateItem'), 3);
+  assert.equal(d.events.filter((e) => e.event === 'lost').length, 0);
+  assert.equal(d.held('A'), 2);
+  // DynamoDB unreachable: renewals fail; after lease_period both leases are reported lost
+  // locally (a peer may own them by now), without any write succeeding.
+  const downAt = Date.now();
+  await proxy.down();
+  await d.until('self-fenced', () => d.events.filter((e) => e.event === 'lost').length === 2, LEASE_MS + 3000);
+  const lost = d.events.filter((e) => e.event === 'lost');
+  for (const e of lost) assert.match(e.reason, /renewal failed/);
+  assert.ok(lost[0].at - downAt >= LEASE_MS - 1000, `fenced after ${lost[0].at - downAt} ms`);
+  // Back up: the rows still name A; it takes them back by their counters.
+  await proxy.up();
+  await d.until('A holds 2 again', () => d.held('A') === 2, 10000);
   await assertCleanExit(d);
 });

@@ -39,6 +39,7 @@ typedef struct ks_held {
     bool detached; /* dropped while a write was out: freed when it completes */
     bool handoff_seen;
     bool commit_now;
+    bool uncertain;          /* the last write failed without an answer: it may have landed */
     uint64_t last_ok_ms;     /* last successful write (renewal) */
     uint64_t last_commit_ms; /* last write that carried a checkpoint, or the claim */
     uint64_t next_try_ms;    /* back-off after a failed write */
@@ -56,6 +57,7 @@ typedef enum ks_lease_op_kind {
     KS_OP_CLAIM,
     KS_OP_HANDOFF,
     KS_OP_DELETE,
+    KS_OP_REREAD, /* consistent GetItem after a conditional failure following an uncertain write */
 } ks_lease_op_kind;
 
 /* One outstanding asynchronous call. After destroy, c is NULL and the completion only
@@ -71,7 +73,8 @@ typedef struct ks_lease_op {
     char *seq;       /* sequence written (RENEW/RELEASE) */
     int64_t counter; /* counter the write sets */
     bool is_child;
-    bool handoff; /* a claim completing my handoff request */
+    bool handoff;          /* a claim completing my handoff request */
+    ks_lease_op_kind orig; /* REREAD: the write whose condition failed */
 } ks_lease_op;
 
 struct ks_lease_coordinator {

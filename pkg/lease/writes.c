@@ -78,6 +78,7 @@ static ks_err build(const char *update, const char *cond, const wvals *v, cJSON 
 }
 
 static void on_item(void *ud, ks_err err, const cJSON *item);
+static void write_done(ks_lease_coordinator *c, ks_lease_op *op, ks_err err, const cJSON *item);
 
 /* Sends an UpdateItem (or DeleteItem when update is NULL); on a synchronous failure the
  * completion runs at once with that error. */
@@ -302,6 +303,85 @@ static void claimed(ks_lease_coordinator *c, ks_lease_op *op, const cJSON *item)
     ks_lease_row_clean_up(&row);
 }
 
+static void on_reread(void *ud, ks_err err, const cJSON *item);
+
+/* A conditional failure right after a write that got no answer: that write may have been
+ * applied (then the counter is exactly mine + 1). Read the row consistently to decide. */
+static void reread(ks_lease_coordinator *c, ks_held *h, ks_lease_op_kind orig)
+{
+    ks_lease_op *op = ks_lease_op_new(c, KS_OP_REREAD);
+    cJSON *key = ks_lease_item_key(h->st->name, h->shard_id);
+    ks_err err = op && key ? KS_OK : KS_ERR_NOMEM;
+    if (!err) {
+        op->held = h;
+        op->orig = orig;
+        h->in_flight = true;
+        err = ks_dynamo_get_item(c->dynamo, c->in->dynamodb.table, key, true, on_reread, op);
+    }
+    cJSON_Delete(key);
+    if (err) {
+        h->in_flight = false;
+        ks_lease_op_free(op);
+        h->uncertain = false;
+        h->next_try_ms = ks_lease_now(c) + ks_backoff_next(&h->backoff, ks_rand32());
+    }
+}
+
+static void on_reread(void *ud, ks_err err, const cJSON *item)
+{
+    ks_lease_op *op = ud;
+    ks_lease_coordinator *c = op->c;
+    ks_held *h = op->held;
+    if (!c) {
+        ks_lease_op_free(op);
+        return;
+    }
+    h->in_flight = false;
+    h->uncertain = false;
+    if (h->detached) {
+        ks_lease_op_free(op);
+        write_done(c, &(ks_lease_op){.held = h, .kind = op->orig}, KS_OK, NULL);
+        return;
+    }
+    if (err) { /* unknown still: retry the write later; self-fencing bounds this */
+        ks_lease_count_error(c, err);
+        h->uncertain = true;
+        h->next_try_ms = ks_lease_now(c) + ks_backoff_next(&h->backoff, ks_rand32());
+        ks_lease_op_free(op);
+        return;
+    }
+    ks_lease_row row = {0};
+    bool landed = false;
+    if (item && ks_lease_row_decode(item, &row) == KS_OK && row.has_counter &&
+        row.counter == h->counter + 1) {
+        if (op->orig == KS_OP_RENEW)
+            landed = row.owner && strcmp(row.owner, c->client_id) == 0;
+        else if (op->orig == KS_OP_RELEASE)
+            landed = !row.owner;
+        else
+            landed = !row.owner && row.sequence && strcmp(row.sequence, KS_SEQ_SHARD_END) == 0;
+    }
+    ks_lease_op_kind orig = op->orig;
+    ks_lease_op_free(op);
+    if (landed) {
+        ks_log_shard(KS_LOG_INFO, h->st->name, h->shard_id,
+                     "an unanswered lease write had landed (counter %lld): lease kept",
+                     (long long)row.counter);
+        ks_lease_row_clean_up(&row);
+        if (orig == KS_OP_RENEW) {
+            h->counter++; /* adopt it; the checkpoint is rewritten by the next write */
+            h->next_try_ms = 0;
+            ks_lease_kick(c, h);
+        } else {
+            write_done(c, &(ks_lease_op){.held = h, .kind = orig, .counter = h->counter + 1}, KS_OK,
+                       NULL);
+        }
+        return;
+    }
+    ks_lease_row_clean_up(&row);
+    write_done(c, &(ks_lease_op){.held = h, .kind = orig}, KS_ERR_AWS_CONDITION_FAILED, NULL);
+}
+
 static void write_done(ks_lease_coordinator *c, ks_lease_op *op, ks_err err, const cJSON *item)
 {
     ks_held *h = op->held;
@@ -324,6 +404,7 @@ static void write_done(ks_lease_coordinator *c, ks_lease_op *op, ks_err err, con
         ks_lease_mark_ok(c);
         ks_metric_add(c->m_commit_ok, 1);
         ks_backoff_reset(&h->backoff);
+        h->uncertain = false;
         h->counter = op->counter;
         h->last_ok_ms = now;
         if (op->seq) {
@@ -353,6 +434,10 @@ static void write_done(ks_lease_coordinator *c, ks_lease_op *op, ks_err err, con
         }
         return;
     }
+    if (err == KS_ERR_AWS_CONDITION_FAILED && h->uncertain) {
+        reread(c, h, op->kind); /* did my unanswered write land after all? */
+        return;
+    }
     if (err == KS_ERR_AWS_CONDITION_FAILED) {
         ks_metric_add(c->m_commit_conflict, 1);
         ks_metric_add(c->m_losses, 1);
@@ -363,6 +448,7 @@ static void write_done(ks_lease_coordinator *c, ks_lease_op *op, ks_err err, con
     }
     ks_metric_add(c->m_commit_error, 1);
     ks_lease_count_error(c, err);
+    h->uncertain = true;
     ks_log_shard(KS_LOG_WARN, h->st->name, h->shard_id, "lease write failed: %s", ks_err_str(err));
     h->next_try_ms = now + ks_backoff_next(&h->backoff, ks_rand32());
     if (op->kind == KS_OP_RENEW)
