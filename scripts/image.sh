@@ -181,10 +181,19 @@ case ${1:-build} in
     "$@" &
     child=$!
     trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT
-    rc=0
-    wait "$child" || rc=$?
-    # wait returns early when a trapped signal arrives: wait for the child itself too.
-    while kill -0 "$child" 2>/dev/null; do wait "$child" || rc=$?; done
+    while :; do
+      rc=0
+      wait "$child" || rc=$?
+      # > 128: a trapped signal interrupted wait (or the child died of a signal). Wait
+      # for the child's own status (127 = it was already collected).
+      if ((rc > 128)); then
+        if kill -0 "$child" 2>/dev/null; then continue; fi
+        r2=0
+        wait "$child" 2>/dev/null || r2=$?
+        ((r2 == 127)) || rc=$r2
+      fi
+      break
+    done
     exit "$rc"
     ;;
   *) die "usage: scripts/image.sh [build | exec CMD ARG…]" ;;
