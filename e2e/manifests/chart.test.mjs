@@ -220,3 +220,9 @@ test('another chart can add the sidecar with the named templates', async () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('the chart requires Kubernetes 1.29 (native sidecars)', () => {
+  const r = helm(['template', 'ks', chartDir, '--kube-version', '1.28.9']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /requires kubeVersion: >=1\.29/);
+});

@@ -61,7 +61,7 @@ export function parseDocs(text) {
 
 /** helm template with the given values files and extra args; returns parsed objects. */
 export function renderChart({ values = [], args = [], release = 'ks', dir = chartDir } = {}) {
-  const a = ['template', release, dir, '--namespace', 'ks-test'];
+  const a = ['template', release, dir, '--namespace', 'ks-test', '--kube-version', '1.33.0'];
   for (const v of values) a.push('-f', v);
   return parseDocs(helmOk([...a, ...args]));
 }
