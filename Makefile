@@ -105,4 +105,4 @@ image: ## build the container image (private dockerd if needed)
 clean: ## remove build outputs
 	rm -rf build bin
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
