@@ -92,7 +92,7 @@ valgrind: bin/kinesis-sidecar ## unit tests under valgrind (non-sanitized build)
 	@scripts/valgrind.sh
 
 bench: bin/kinesis-sidecar ## benchmark against a peer consumer (not a test)
-	@scripts/install-deps.sh
+	@KS_BENCH=1 scripts/install-deps.sh
 	@node e2e/bench/bench.mjs
 
 demo: bin/kinesis-sidecar ## local emulators, a producer, two sidecars and readers, live view

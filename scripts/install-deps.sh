@@ -31,8 +31,10 @@ if ((${#missing[@]})); then
 fi
 
 # npm packages: one lockfile per folder that has a package.json under e2e/.
+# e2e/bench (the peer consumer, ~100 MB) only when KS_BENCH=1 (make bench).
 while IFS= read -r lock; do
   dir=$(dirname "$lock")
+  if [[ $dir == e2e/bench* && ${KS_BENCH:-0} != 1 ]]; then continue; fi
   stamp="$dir/node_modules/.ks-lock-sha"
   sum=$(sha256sum "$lock" | cut -d' ' -f1)
   if [[ -f $stamp && $(cat "$stamp") == "$sum" ]]; then continue; fi
