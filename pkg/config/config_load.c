@@ -350,6 +350,12 @@ static void walk(lctx *x, const yaml_node_t *map, const char *prefix);
 static void visit(lctx *x, const char *prefix, const yaml_node_t *k, const yaml_node_t *v)
 {
     const char *key = (const char *)k->data.scalar.value;
+    if (!*prefix && strcmp(key, "inputs") == 0) {
+        /* The seed document's examples open with `inputs:`; read it as `input:`. */
+        diag(x, true, line_of(k), "inputs",
+             "read as \"input\" (the seed document's spelling; Redpanda Connect wants input)");
+        key = "input";
+    }
     ks_buf path;
     ks_buf_init(&path);
     ks_err err = ks_buf_appendf(&path, "%s%s%s", prefix, *prefix ? "." : "", key);
@@ -396,6 +402,12 @@ out:
     ks_buf_clean_up(&path);
 }
 
+/* Top-level `inputs` (as the seed document writes it) is an alias of `input`. */
+static const char *input_alias(const char *prefix, const char *key)
+{
+    return !*prefix && strcmp(key, "inputs") == 0 ? "input" : key;
+}
+
 static void walk(lctx *x, const yaml_node_t *map, const char *prefix)
 {
     yaml_node_pair_t *start = map->data.mapping.pairs.start;
@@ -407,14 +419,16 @@ static void walk(lctx *x, const yaml_node_t *map, const char *prefix)
             continue;
         }
         bool dup = false;
+        const char *name = (const char *)k->data.scalar.value;
         for (yaml_node_pair_t *q = start; q < pr && !dup; q++) {
             const yaml_node_t *k2 = yaml_document_get_node(x->doc, q->key);
-            dup = k2->type == YAML_SCALAR_NODE && strcmp((const char *)k2->data.scalar.value,
-                                                         (const char *)k->data.scalar.value) == 0;
+            dup = k2->type == YAML_SCALAR_NODE &&
+                  strcmp(input_alias(prefix, (const char *)k2->data.scalar.value),
+                         input_alias(prefix, name)) == 0;
         }
         if (dup) {
-            diag(x, false, line_of(k), prefix, "duplicate key \"%.60s\"",
-                 (const char *)k->data.scalar.value);
+            diag(x, false, line_of(k), prefix, "duplicate key \"%.60s\"%s", name,
+                 strcmp(input_alias(prefix, name), name) != 0 ? " (inputs is read as input)" : "");
             continue;
         }
         visit(x, prefix, k, v);

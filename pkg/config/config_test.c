@@ -415,6 +415,41 @@ static void test_redpanda_connect_config_loads(void **state)
     ks_config_diags_clean_up(&d);
 }
 
+/* The seed document's examples open with `inputs:`: read as `input:`, with a warning. */
+static void test_seed_inputs_spelling(void **state)
+{
+    (void)state;
+    ks_config *c;
+    assert_int_equal(load("inputs:\n  label: \"\"\n  aws_kinesis:\n    streams: [s]\n"
+                          "    dynamodb: {table: t}\n    checkpoint_limit: 7\n",
+                          &c),
+                     KS_OK);
+    assert_non_null(strstr(g_out, "t.yaml:1: inputs: warning: read as \"input\""));
+    assert_int_equal(ks_config_diags_warnings(&g_diags), 1);
+    assert_int_equal(c->input.checkpoint_limit, 7);
+    assert_string_equal(c->input.dynamodb.table, "t");
+    ks_config_destroy(c);
+
+    /* errors inside it name the input path */
+    assert_int_equal(load("inputs:\n  aws_kinesis:\n    streams: [s]\n    dynamodb: {table: t}\n"
+                          "    comit_period: 1s\n",
+                          &c),
+                     KS_ERR_INVALID);
+    assert_non_null(strstr(g_out, "t.yaml:5: input.aws_kinesis.comit_period: unknown key"));
+
+    /* both spellings: a duplicate */
+    assert_int_equal(load(MINIMAL "inputs:\n  label: x\n", &c), KS_ERR_INVALID);
+    assert_non_null(strstr(g_out, "t.yaml:5: duplicate key \"inputs\""));
+
+    /* only at the top level */
+    assert_int_equal(load("input:\n  inputs: {}\n"
+                          "  aws_kinesis:\n    streams: [s]\n"
+                          "    dynamodb: {table: t}\n",
+                          &c),
+                     KS_ERR_INVALID);
+    assert_non_null(strstr(g_out, "t.yaml:2: input.inputs: unsupported input"));
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -434,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_fifo_output_and_mode),
         cmocka_unit_test(test_seed_batching_examples),
         cmocka_unit_test(test_redpanda_connect_config_loads),
+        cmocka_unit_test(test_seed_inputs_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
