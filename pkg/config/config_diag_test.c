@@ -155,6 +155,9 @@ static const struct {
     {HEAD "    batching:\n      processors:\n        - archive: {format: tar}\n",
      "t.yaml:8: input.aws_kinesis.batching.processors.archive.format: must be one of: "
      "concatenate, lines, json_array, binary, got \"tar\""},
+    {HEAD "    batching:\n      processors:\n        - archive: {format: lines}\n",
+     "t.yaml:7: input.aws_kinesis.batching.processors: needs at least one trigger (count, "
+     "byte_size, period or check)"},
     {HEAD "    batching:\n      processors:\n        - archive: {}\n",
      "t.yaml:8: input.aws_kinesis.batching.processors.archive.format: is required (concatenate, "
      "lines, json_array or binary)"},

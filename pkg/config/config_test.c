@@ -340,13 +340,13 @@ static void test_seed_batching_examples(void **state)
     assert_int_equal(c->input.batching.period_ms, 60000);
     ks_config_destroy(c);
 
-    /* the processors examples */
+    /* the processors examples (with a trigger: processors alone are an error) */
     static const char *formats[] = {"concatenate", "lines", "json_array", "binary"};
     for (size_t i = 0; i < 4; i++) {
         char yaml[512];
         snprintf(yaml, sizeof(yaml),
                  MINIMAL "    batching:\n      processors:\n        - archive:\n"
-                         "            format: %s\n",
+                         "            format: %s\n      count: 10\n",
                  formats[i]);
         assert_int_equal(load(yaml, &c), KS_OK);
         assert_int_equal(c->input.batching.n_processors, 1);

@@ -255,6 +255,12 @@ static void check_input(vctx *v, ks_config *c)
         ERR(AK "batching.byte_size", "must not be negative");
     if (in->batching.period_ms < 0)
         ERR(AK "batching.period", "must not be negative");
+    /* As pkg/batch (and Redpanda Connect) require: lint must refuse what run refuses. */
+    const ks_batching_config *b = &in->batching;
+    if (b->n_processors && b->count <= 0 && b->byte_size <= 0 && b->period_ms <= 0 &&
+        !(b->check && *b->check))
+        ERR(AK "batching.processors",
+            "needs at least one trigger (count, byte_size, period or check)");
     for (size_t i = 0; i < in->n_streams; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(in->streams[i].stream, in->streams[j].stream) == 0 &&
