@@ -192,11 +192,18 @@ static int handle_post(ks_server *srv, struct lws *wsi, ks_admin_pss *pss, ks_ro
     void (*hook)(void *) = route == KS_ROUTE_DRAIN   ? srv->hooks.drain
                            : route == KS_ROUTE_PAUSE ? srv->hooks.pause
                                                      : srv->hooks.resume;
+    char arg[16] = "";
+    const char *v = route == KS_ROUTE_DRAIN
+                        ? lws_get_urlarg_by_name(wsi, "exit=", arg, (int)sizeof(arg))
+                        : NULL;
+    bool exit_after = v && (!strcmp(v, "1") || !strcmp(v, "true"));
+    if (exit_after && srv->hooks.drain_exit)
+        hook = srv->hooks.drain_exit;
     if (!hook) {
         count_request(srv, route, 501);
         return error_json(wsi, pss, 501, "not available", NULL, NULL);
     }
-    KS_INFO("admin: %s requested", routes[route].path + 1);
+    KS_INFO("admin: %s%s requested", routes[route].path + 1, exit_after ? " (then exit)" : "");
     hook(srv->hooks.ud);
     count_request(srv, route, 202);
     char msg[64];

@@ -19,7 +19,7 @@ typedef struct fixture {
     ks_server *srv;
     ks_metrics *metrics;
     ks_ready_state ready;
-    int drains, pauses, resumes;
+    int drains, pauses, resumes, drain_exits;
     char token_path[64];
 } fixture;
 
@@ -40,6 +40,11 @@ static void hook_drain(void *ud)
     ((fixture *)ud)->drains++;
 }
 
+static void hook_drain_exit(void *ud)
+{
+    ((fixture *)ud)->drain_exits++;
+}
+
 static void hook_pause(void *ud)
 {
     ((fixture *)ud)->pauses++;
@@ -58,7 +63,7 @@ static fixture *start(bool untrusted_loopback, const char *token)
     ks_server_opts o = {
         .loop = &f->loop,
         .admin_address = "127.0.0.1:0",
-        .hooks = {hook_ready, hook_status, hook_drain, hook_pause, hook_resume, f},
+        .hooks = {hook_ready, hook_status, hook_drain, hook_pause, hook_resume, hook_drain_exit, f},
         .metrics = f->metrics,
         .untrusted_loopback = untrusted_loopback,
     };
@@ -220,6 +225,12 @@ static void test_operator_hooks_loopback(void **state)
     assert_string_equal(h->body, "{\"accepted\":true,\"action\":\"drain\"}\n");
     ks_srvtest_http_free(h);
     assert_int_equal(f->drains, 1);
+
+    h = req(f, "POST", "/drain?exit=1", NULL, "");
+    assert_int_equal(h->status, 202);
+    ks_srvtest_http_free(h);
+    assert_int_equal(f->drains, 1);
+    assert_int_equal(f->drain_exits, 1);
 
     h = req(f, "POST", "/pause", NULL, "{}");
     assert_int_equal(h->status, 202);

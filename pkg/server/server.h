@@ -37,6 +37,9 @@ typedef struct ks_admin_hooks {
     void (*drain)(void *ud);
     void (*pause)(void *ud);
     void (*resume)(void *ud);
+    /* POST /drain?exit=1 (`kinesis-sidecar drain --exit`): drain, then exit the process.
+     * NULL: treated as a plain drain. */
+    void (*drain_exit)(void *ud);
     void *ud;
 } ks_admin_hooks;
 
