@@ -151,6 +151,16 @@ static void hook_drain(void *ud)
     ks_engine_drain(app->engine, (uint64_t)app->config->shutdown_timeout_ms, on_drained, app);
 }
 
+static void hook_drain_exit(void *ud)
+{
+    ks_app *app = ud;
+    app->exit_after_drain = true;
+    if (ks_engine_drained(app->engine))
+        teardown(app);
+    else
+        hook_drain(app);
+}
+
 static void hook_pause(void *ud)
 {
     ks_engine_pause(((ks_app *)ud)->engine, true);
@@ -253,6 +263,7 @@ ks_err ks_app_new(const ks_app_options *opts, ks_app **out)
                             .drain = hook_drain,
                             .pause = hook_pause,
                             .resume = hook_resume,
+                            .drain_exit = hook_drain_exit,
                             .ud = app};
     ks_server_opts so = {.loop = app->loop,
                          .admin_address = cfg->http.address,

@@ -118,7 +118,10 @@ ks_err ks_buf_append_json_str(ks_buf *b, const char *s, size_t n)
             break;
         default:
             if (c < 0x20) {
-                memcpy(esc, "\\u00", 4);
+                esc[0] = '\\';
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
                 esc[4] = hex[c >> 4];
                 esc[5] = hex[c & 15];
                 elen = 6;
@@ -132,10 +135,9 @@ ks_err ks_buf_append_json_str(ks_buf *b, const char *s, size_t n)
 ks_err ks_buf_detach(ks_buf *b, char **out, size_t *out_len)
 {
     if (!b->data) {
-        ks_err err = ks_buf_reserve(b, 0);
+        ks_err err = ks_buf_append(b, "", 0); /* allocates and terminates */
         if (err)
             return err;
-        b->data[0] = '\0';
     }
     *out = b->data;
     if (out_len)

@@ -80,37 +80,27 @@ ks_err ks_duration_parse(const char *s, int64_t *out_ms)
 
 void ks_duration_format(int64_t ms, char out[32])
 {
-    char *p = out;
-    size_t left = 32;
     if (ms == 0) {
         snprintf(out, 32, "0s");
         return;
     }
-    if (ms < 0) {
-        *p++ = '-';
-        left--;
-        ms = -ms;
-    }
-    int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, r = ms % 1000;
-    int n;
-    if (h) {
-        n = snprintf(p, left, "%lldh", (long long)h);
-        p += n;
-        left -= (size_t)n;
-    }
-    if (m) {
-        n = snprintf(p, left, "%lldm", (long long)m);
-        p += n;
-        left -= (size_t)n;
-    }
+    const char *sign = ms < 0 ? "-" : "";
+    uint64_t v = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    unsigned long long h = v / 3600000, m = (v / 60000) % 60, s = (v / 1000) % 60, r = v % 1000;
+    char hs[24] = "", mstr[8] = "", ss[16] = "";
+    if (h)
+        snprintf(hs, sizeof(hs), "%lluh", h);
+    if (m)
+        snprintf(mstr, sizeof(mstr), "%llum", m);
     if (s || (r && (h || m))) {
         if (r)
-            n = snprintf(p, left, "%lld.%03llds", (long long)s, (long long)r);
+            snprintf(ss, sizeof(ss), "%llu.%03llus", s, r);
         else
-            n = snprintf(p, left, "%llds", (long long)s);
-        p += n;
-        left -= (size_t)n;
+            snprintf(ss, sizeof(ss), "%llus", s);
     } else if (r) {
-        snprintf(p, left, "%lldms", (long long)r);
+        snprintf(ss, sizeof(ss), "%llums", r);
     }
+    char tmp[80];
+    snprintf(tmp, sizeof(tmp), "%s%s%s%s", sign, hs, mstr, ss);
+    snprintf(out, 32, "%.31s", tmp); /* at most "-2562047788015h59m59.999s" */
 }
