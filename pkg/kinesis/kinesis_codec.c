@@ -22,7 +22,7 @@ static const char *field_str(const cJSON *obj, const char *name)
 static bool field_int(const cJSON *obj, const char *name, int64_t *out)
 {
     const cJSON *v = field(obj, name);
-    if (cJSON_IsNumber(v)) {
+    if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9e18) { /* else not an int64 */
         *out = (int64_t)v->valuedouble;
         return true;
     }
@@ -197,7 +197,7 @@ static ks_err decode_child_shards(const cJSON *arr, ks_get_records_scratch *s,
             return KS_ERR_PARSE;
         ks_child_shard *cs = &s->children[i++];
         cs->shard_id = id;
-        cs->parent_shard_ids = s->parents + pi;
+        cs->parent_shard_ids = s->parents ? s->parents + pi : NULL; /* none allocated yet */
         cs->n_parents = 0;
         const cJSON *ps = field(c, "ParentShards");
         const cJSON *p;
