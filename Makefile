@@ -33,6 +33,7 @@ ITEST_BINS := $(patsubst e2e/itest/%.c,$(BUILD)/itest/%,$(ITEST_SRCS))
 
 .SECONDARY:
 .PHONY: all help deps test unit e2e lint format bench demo image valgrind fuzz clean san-bin
+.PHONY: vg-bin fuzz-bin
 all: bin/kinesis-sidecar
 
 help: ## list targets
@@ -73,7 +74,7 @@ san-bin: $(BUILD)/san/kinesis-sidecar $(TEST_BINS) $(ITEST_BINS)
 
 test: ## install deps, build with ASan+UBSan, run unit + integration + e2e + manifest checks
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory san-bin bin/kinesis-sidecar
+	@$(MAKE) --no-print-directory san-bin bin/kinesis-sidecar fuzz-bin
 	@scripts/run-tests.sh
 
 unit: $(TEST_BINS) ## unit tests only (respects MODS)
@@ -88,8 +89,47 @@ lint: ## clang-format (check), clang-tidy, cppcheck
 format: ## apply clang-format
 	@clang-format -i $(LIB_SRCS) $(TEST_SRCS) $(TUTIL_SRCS) $(CMD_SRCS) $(wildcard pkg/*/*.h) $(ITEST_SRCS)
 
-valgrind: bin/kinesis-sidecar ## unit tests under valgrind (non-sanitized build)
-	@scripts/valgrind.sh
+valgrind: vg-bin ## unit tests under valgrind (non-sanitized build in $(BUILD)/vg)
+	@KS_BUILD=$(BUILD) scripts/valgrind.sh
+
+# Unit tests without sanitizers, for valgrind. (gcc's format-truncation analysis without
+# sanitizers flags snprintf into fixed buffers that the san/rel builds accept.)
+VG_FLAGS   := -O1 -g -Wno-format-truncation
+VG_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/vg/%.o)
+VG_TUTIL   := $(TUTIL_SRCS:%.c=$(BUILD)/vg/%.o)
+VG_BINS    := $(patsubst pkg/%_test.c,$(BUILD)/vg/tests/%_test,$(TEST_SRCS))
+$(BUILD)/vg/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(VG_FLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/vg/libks.a: $(VG_OBJS)
+	rm -f $@ && ar rcsT $@ $^
+$(BUILD)/vg/tests/%_test: $(BUILD)/vg/pkg/%_test.o $(BUILD)/vg/libks.a $(VG_TUTIL)
+	@mkdir -p $(@D)
+	$(CC) -g -o $@ $< $(VG_TUTIL) $(BUILD)/vg/libks.a $(PKG_LIBS) -lcmocka -lm
+vg-bin: $(VG_BINS)
+
+# libFuzzer targets (pkg/<mod>/<name>_fuzz.c -> $(BUILD)/fuzz/<mod>/<name>_fuzz, corpus
+# e2e/fuzz/corpus/<name>/), clang only, library built with -fsanitize=fuzzer-no-link.
+# fuzz-bin skips (with a message) when clang cannot link libFuzzer; run-tests.sh decides.
+FUZZ_CC    ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS  := $(filter %_fuzz.c,$(MOD_SRCS))
+FUZZ_OBJS  := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS) $(TUTIL_SRCS))
+FUZZ_BINS  := $(patsubst pkg/%_fuzz.c,$(BUILD)/fuzz/%_fuzz,$(FUZZ_SRCS))
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+$(BUILD)/fuzz/libks.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcsT $@ $^
+$(BUILD)/fuzz/%_fuzz: $(BUILD)/fuzz/obj/pkg/%_fuzz.o $(BUILD)/fuzz/libks.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libks.a $(PKG_LIBS) -lm
+fuzz-bin:
+	@if scripts/fuzz.sh --probe; then $(MAKE) --no-print-directory $(FUZZ_BINS); \
+	else echo "fuzz: $(FUZZ_CC) cannot link libFuzzer (apt-get install libclang-rt-dev): fuzz targets not built" >&2; fi
+fuzz: $(FUZZ_BINS) ## build the libFuzzer targets, fuzz each for FUZZ_SECONDS (default 30)
+	@KS_BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 bench: bin/kinesis-sidecar ## benchmark against a peer consumer (not a test)
 	@KS_BENCH=1 scripts/install-deps.sh

@@ -8,7 +8,7 @@ APT_PKGS=(
   build-essential pkg-config curl ca-certificates
   libcurl4-openssl-dev libuv1-dev libyaml-dev libcjson-dev libxml2-dev libssl-dev zlib1g-dev
   libwebsockets-dev libwebsockets-evlib-uv libcmocka-dev
-  clang clang-format clang-tidy cppcheck valgrind
+  clang clang-format clang-tidy cppcheck valgrind libclang-rt-dev
   nodejs npm yamllint shellcheck unzip
 )
 

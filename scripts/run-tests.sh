@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every unit test binary (cmocka, ASan+UBSan) and every e2e case (node:test),
+# Runs every unit test binary (cmocka, ASan+UBSan), each fuzz target over its committed
+# corpus, and every e2e case (node:test),
 # then prints one closing line: "N passed, N failed". Exits non-zero on any failure.
-# KS_ONLY=unit|e2e restricts the run; KS_E2E_FILTER=<regex> picks e2e files.
+# KS_ONLY=unit|fuzz|e2e restricts the run; KS_E2E_FILTER=<regex> picks e2e files.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,47 @@ run_unit() {
   done < <(find "$build/tests" -type f -perm -u+x 2>/dev/null | sort)
 }
 
+# Fuzz regression: each libFuzzer target runs once over its committed corpus
+# (e2e/fuzz/corpus/<name>/, no new inputs); one test per target.
+run_fuzz() {
+  local srcs bin name log rc n
+  mapfile -t srcs < <(find pkg -name '*_fuzz.c' 2>/dev/null | sort)
+  ((${#srcs[@]})) || return 0
+  if ! scripts/fuzz.sh --probe; then
+    if [[ ${CI:-} == true ]]; then
+      echo "FAIL fuzz: clang cannot link libFuzzer (scripts/install-deps.sh installs libclang-rt-dev)"
+      failed=$((failed + 1))
+    else
+      echo "skip fuzz: clang cannot link libFuzzer (install libclang-rt-dev); ${#srcs[@]} targets not run"
+    fi
+    return 0
+  fi
+  mkdir -p "$logdir/fuzz-artifacts"
+  for src in "${srcs[@]}"; do
+    name=$(basename "$src" _fuzz.c)
+    bin=$build/fuzz/${src#pkg/}
+    bin=${bin%.c}
+    log="$logdir/fuzz-$name.log"
+    n=$(find "e2e/fuzz/corpus/$name" -type f 2>/dev/null | wc -l)
+    if [[ ! -x $bin ]]; then
+      echo "FAIL fuzz $name: $bin not built (make fuzz-bin)"; failed=$((failed + 1)); continue
+    fi
+    if ((n == 0)); then
+      echo "FAIL fuzz $name: no corpus in e2e/fuzz/corpus/$name"; failed=$((failed + 1)); continue
+    fi
+    timeout 120 "$bin" -timeout=20 -artifact_prefix="$logdir/fuzz-artifacts/$name-" \
+      "e2e/fuzz/corpus/$name"/* >"$log" 2>&1
+    rc=$?
+    if ((rc != 0)); then
+      failed=$((failed + 1))
+      echo "FAIL fuzz $name (exit $rc) — $log"; grep -vE '^(Running|Executed|INFO): ' "$log" |
+        tail -40 | sed 's/^/    /'
+    else
+      passed=$((passed + 1)); echo "ok   fuzz $name ($n inputs)"
+    fi
+  done
+}
+
 run_e2e() {
   local files log p f rc
   mapfile -t files < <(find e2e -name '*.test.mjs' -not -path '*/node_modules/*' | sort |
@@ -51,8 +93,9 @@ run_e2e() {
   passed=$((passed + p)); failed=$((failed + f))
 }
 
-[[ ${KS_ONLY:-} == e2e ]] || run_unit
-[[ ${KS_ONLY:-} == unit ]] || run_e2e
+[[ ${KS_ONLY:-} == e2e || ${KS_ONLY:-} == fuzz ]] || run_unit
+[[ -n ${KS_ONLY:-} && ${KS_ONLY:-} != fuzz ]] || run_fuzz
+[[ ${KS_ONLY:-} == unit || ${KS_ONLY:-} == fuzz ]] || run_e2e
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
