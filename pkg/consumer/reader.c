@@ -299,6 +299,8 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
     free(r->iterator);
     r->iterator = ks_strdup(res->next_iterator);
     if (!res->next_iterator) {
+        if (res->n_child_shards > 0 && e->leases)
+            ks_lease_note_children(e->leases, r->stream, res->child_shards, res->n_child_shards);
         r->at_end = true;
         r->state = KS_READER_ENDED;
         ks_log_shard(KS_LOG_INFO, r->stream, r->shard_id,

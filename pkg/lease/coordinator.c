@@ -267,7 +267,7 @@ static void on_shards(void *ud, ks_err err, const ks_shard *shards, size_t n)
             break;
         }
     }
-    if (!c->shards) {
+    if (!c->shards || ks_lease_merge_children(st, &c->shards, &c->n_shards) != KS_OK) {
         c->cycle_stream++;
         cycle_next(c);
         return;
@@ -533,6 +533,7 @@ static void free_all(ks_lease_coordinator *c)
             free(c->streams[i].explicit_ids[k]);
         free(c->streams[i].explicit_ids);
         ks_lease_observer_clean_up(&c->streams[i].obs);
+        ks_lease_children_clean_up(&c->streams[i]);
     }
     free(c->streams);
     free(c->pending.shard_id);

@@ -112,5 +112,10 @@ bool ks_lease_standby_ok(const ks_lease_coordinator *c);
 void ks_lease_status_json(const ks_lease_coordinator *c, ks_buf *out);
 /* Refresh shards and rebalance soon (a reader hit a shard end, a shard vanished). */
 void ks_lease_trigger_rebalance(ks_lease_coordinator *c);
+/* A reader reached the end of a shard and GetRecords named its children (real AWS
+ * sends ChildShards; kinesalite does not): they become claimable at the next cycle
+ * even before ListShards lists them. Copied; triggers a rebalance. */
+void ks_lease_note_children(ks_lease_coordinator *c, const char *stream,
+                            const ks_child_shard *children, size_t n);
 
 #endif

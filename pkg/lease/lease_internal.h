@@ -7,12 +7,21 @@
 #include "lease/lease.h"
 #include "lease/plan.h"
 
+/* A child shard learned from GetRecords' ChildShards at a parent's end, kept until
+ * ListShards shows it (AWS's listing can lag the resharding it reports). */
+typedef struct ks_lease_child {
+    char *shard_id;
+    char *parents[2];
+} ks_lease_child;
+
 typedef struct ks_lease_stream {
     char *name; /* StreamID: the stream as written in the config */
     char **explicit_ids;
     size_t n_explicit;
     ks_lease_observer obs;
     bool standby_ok;
+    ks_lease_child *children;
+    size_t n_children;
 } ks_lease_stream;
 
 typedef struct ks_lease_waiter {
@@ -138,5 +147,9 @@ void ks_lease_set_str(char **dst, const char *src);
 void ks_lease_kick(ks_lease_coordinator *c, ks_held *h); /* the next due write, if any */
 void ks_lease_execute(ks_lease_coordinator *c, ks_lease_stream *st, const ks_plan_action *a);
 void ks_lease_waiters_answer(ks_held *h, ks_err err);
+
+/* children.c */
+ks_err ks_lease_merge_children(ks_lease_stream *st, ks_shard **shards, size_t *n_shards);
+void ks_lease_children_clean_up(ks_lease_stream *st);
 
 #endif
