@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "consumer/engine.h"
@@ -41,8 +43,11 @@ struct ks_app {
     ks_lease_coordinator *leases;
     ks_server *server;
     uv_signal_t sigterm, sigint;
+    uv_timer_t teardown_timer; /* teardown never runs inside a component's callback */
     bool signals_open;
-    bool stopping; /* teardown requested (signal) */
+    int closing;           /* handles whose close callback has not run yet */
+    bool free_when_closed; /* ks_app_destroy ran while handles were closing */
+    bool stopping;         /* teardown requested (signal) */
     bool torn_down;
     bool exit_after_drain;
     int exit_code;
@@ -110,30 +115,126 @@ static void hook_ready(void *ud, ks_buf *json_out, bool *ready_out)
     ks_admin_ready_eval(&st, json_out, ready_out);
 }
 
+/* Parses JSON a component appended to a scratch buffer (NULL on failure). */
+static cJSON *component_json(void (*fn)(const void *, ks_buf *), const void *obj)
+{
+    ks_buf b;
+    ks_buf_init(&b);
+    fn(obj, &b);
+    cJSON *j = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    ks_buf_clean_up(&b);
+    return j;
+}
+
+static void lease_status(const void *o, ks_buf *b)
+{
+    ks_lease_status_json(o, b);
+}
+
+static void engine_status(const void *o, ks_buf *b)
+{
+    ks_engine_status_json(o, b);
+}
+
+static void sink_status(const void *o, ks_buf *b)
+{
+    const ks_sink *sink = o;
+    if (sink->vt->status_json)
+        sink->vt->status_json(sink, b);
+}
+
+/* Adds the reader's view of a shard (delivery state) to the coordinator's lease entry. */
+static void merge_reader(cJSON *lease, const cJSON *readers)
+{
+    const char *stream = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lease, "stream"));
+    const char *shard = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(lease, "shard_id"));
+    const cJSON *r;
+    cJSON_ArrayForEach(r, readers)
+    {
+        const char *rs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "stream"));
+        const char *rh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "shard_id"));
+        if (!stream || !shard || !rs || !rh || strcmp(stream, rs) != 0 || strcmp(shard, rh) != 0)
+            continue;
+        static const char *const keys[] = {"in_flight", "buffered", "last_read_sequence",
+                                           "millis_behind_latest"};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
+            if (v)
+                cJSON_AddItemToObject(lease, keys[i], cJSON_Duplicate(v, 1));
+        }
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "state");
+        if (st)
+            cJSON_AddItemToObject(lease, "reader_state", cJSON_Duplicate(st, 1));
+        return;
+    }
+    cJSON_AddNumberToObject(lease, "in_flight", 0);
+}
+
+/* /status: one document with the coordinator's leases, each merged with its reader. */
 static void hook_status(void *ud, ks_buf *out)
 {
     ks_app *app = ud;
-    ks_buf_append_str(out, "{\"client_id\":");
-    ks_buf_append_json_str(out, app->client_id, strlen(app->client_id));
-    ks_buf_appendf(out, ",\"version\":\"%s\",\"draining\":%s,\"paused\":%s", KS_VERSION,
-                   ks_engine_draining(app->engine) ? "true" : "false",
-                   ks_engine_paused(app->engine) ? "true" : "false");
-    ks_buf_append_str(out, ",\"leases\":");
-    if (app->leases)
-        ks_lease_status_json(app->leases, out);
+    cJSON *coord = app->leases ? component_json(lease_status, app->leases) : NULL;
+    cJSON *readers = component_json(engine_status, app->engine);
+    cJSON *sink = app->sink ? component_json(sink_status, app->sink) : NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "client_id", app->client_id);
+    cJSON_AddStringToObject(root, "version", KS_VERSION);
+    cJSON_AddBoolToObject(root, "draining", ks_engine_draining(app->engine));
+    cJSON_AddBoolToObject(root, "paused", ks_engine_paused(app->engine));
+    static const char *const coord_keys[] = {"held", "dynamodb_healthy", "standby_ok"};
+    for (size_t i = 0; coord && i < sizeof(coord_keys) / sizeof(coord_keys[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(coord, coord_keys[i]);
+        if (v)
+            cJSON_AddItemToObject(root, coord_keys[i], cJSON_Duplicate(v, 1));
+    }
+    cJSON *leases = coord ? cJSON_DetachItemFromObjectCaseSensitive(coord, "leases") : NULL;
+    if (!cJSON_IsArray(leases)) {
+        cJSON_Delete(leases);
+        leases = cJSON_CreateArray();
+    }
+    cJSON *l;
+    cJSON_ArrayForEach(l, leases)
+    {
+        merge_reader(l, readers);
+    }
+    cJSON_AddItemToObject(root, "leases", leases);
+    cJSON_AddNumberToObject(root, "in_flight", (double)ks_engine_in_flight(app->engine));
+    cJSON_AddItemToObject(root, "sink", sink ? sink : cJSON_CreateNull());
+    char *text = cJSON_PrintUnformatted(root);
+    if (text)
+        ks_buf_append_str(out, text);
     else
-        ks_buf_append_str(out, "[]");
-    ks_buf_append_str(out, ",\"readers\":");
-    ks_engine_status_json(app->engine, out);
-    ks_buf_appendf(out, ",\"in_flight\":%zu,\"sink\":", ks_engine_in_flight(app->engine));
-    if (app->sink && app->sink->vt->status_json)
-        app->sink->vt->status_json(app->sink, out);
-    else
-        ks_buf_append_str(out, "null");
-    ks_buf_append_char(out, '}');
+        ks_buf_append_str(out, "{}");
+    free(text);
+    cJSON_Delete(root);
+    cJSON_Delete(coord);
+    cJSON_Delete(readers);
 }
 
 static void teardown(ks_app *app);
+
+static void on_teardown_timer(uv_timer_t *t)
+{
+    teardown(t->data);
+}
+
+/* Components call back from inside their own handlers (an admin request, a lease
+ * write); tearing them down there would free them under their own feet. */
+static void request_teardown_after(ks_app *app, uint64_t delay_ms)
+{
+    if (!app->torn_down)
+        uv_timer_start(&app->teardown_timer, on_teardown_timer, delay_ms, 0);
+}
+
+static void request_teardown(ks_app *app)
+{
+    request_teardown_after(app, 0);
+}
+
+/* After POST /drain?exit=1 the answer to that request is still being written: give
+ * the admin server a moment to flush it before its connections close. */
+#define KS_EXIT_LINGER_MS 250
 
 static void on_drained(void *ud, ks_err err)
 {
@@ -141,8 +242,10 @@ static void on_drained(void *ud, ks_err err)
     app->exit_code = err == KS_OK ? 0 : 1;
     ks_log(KS_LOG_INFO, "drain complete%s",
            app->stopping || app->exit_after_drain ? "; exiting" : "; waiting for SIGTERM");
-    if (app->stopping || app->exit_after_drain)
-        teardown(app);
+    if (app->stopping)
+        request_teardown(app);
+    else if (app->exit_after_drain)
+        request_teardown_after(app, KS_EXIT_LINGER_MS);
 }
 
 static void hook_drain(void *ud)
@@ -156,7 +259,7 @@ static void hook_drain_exit(void *ud)
     ks_app *app = ud;
     app->exit_after_drain = true;
     if (ks_engine_drained(app->engine))
-        teardown(app);
+        request_teardown_after(app, KS_EXIT_LINGER_MS);
     else
         hook_drain(app);
 }
@@ -180,7 +283,7 @@ static void on_signal(uv_signal_t *h, int signum)
         if (signum == SIGINT) {
             ks_log(KS_LOG_WARN, "second SIGINT: stopping now without waiting");
             app->exit_code = 1;
-            teardown(app);
+            request_teardown(app);
         }
         return;
     }
@@ -199,6 +302,12 @@ ks_err ks_app_new(const ks_app_options *opts, ks_app **out)
         return KS_ERR_NOMEM;
     app->loop = opts->loop;
     app->config = cfg;
+    uv_timer_init(app->loop, &app->teardown_timer);
+    app->teardown_timer.data = app;
+    uv_signal_init(app->loop, &app->sigterm);
+    uv_signal_init(app->loop, &app->sigint);
+    app->sigterm.data = app->sigint.data = app;
+    app->signals_open = true;
     app->client_id = opts->client_id ? ks_strdup(opts->client_id) : ks_app_make_client_id();
     if (!app->client_id)
         goto fail;
@@ -300,10 +409,6 @@ ks_err ks_app_new(const ks_app_options *opts, ks_app **out)
         goto fail;
     ks_engine_attach(app->engine, app->sink, app->leases);
 
-    uv_signal_init(app->loop, &app->sigterm);
-    uv_signal_init(app->loop, &app->sigint);
-    app->sigterm.data = app->sigint.data = app;
-    app->signals_open = true;
     *out = app;
     return KS_OK;
 fail:
@@ -331,14 +436,18 @@ void ks_app_stop(ks_app *app)
         return;
     app->stopping = true;
     if (ks_engine_drained(app->engine))
-        teardown(app);
+        request_teardown(app);
     else
         ks_engine_drain(app->engine, (uint64_t)app->config->shutdown_timeout_ms, on_drained, app);
 }
 
-static void on_signal_closed(uv_handle_t *h)
+static void app_free(ks_app *app);
+
+static void on_handle_closed(uv_handle_t *h)
 {
-    (void)h;
+    ks_app *app = h->data;
+    if (--app->closing == 0 && app->free_when_closed)
+        app_free(app);
 }
 
 /* Destroys components in reverse order; handles finish closing as the loop runs. */
@@ -370,10 +479,21 @@ static void teardown(ks_app *app)
     ks_http_destroy(app->http);
     app->http = NULL;
     if (app->signals_open) {
-        uv_close((uv_handle_t *)&app->sigterm, on_signal_closed);
-        uv_close((uv_handle_t *)&app->sigint, on_signal_closed);
+        app->closing += 3;
+        uv_close((uv_handle_t *)&app->sigterm, on_handle_closed);
+        uv_close((uv_handle_t *)&app->sigint, on_handle_closed);
+        uv_close((uv_handle_t *)&app->teardown_timer, on_handle_closed);
         app->signals_open = false;
     }
+}
+
+static void app_free(ks_app *app)
+{
+    ks_metrics_destroy(app->metrics);
+    free(app->client_id);
+    free(app->region);
+    free(app->ddb_region);
+    free(app);
 }
 
 void ks_app_destroy(ks_app *app)
@@ -381,11 +501,10 @@ void ks_app_destroy(ks_app *app)
     if (!app)
         return;
     teardown(app);
-    ks_metrics_destroy(app->metrics);
-    free(app->client_id);
-    free(app->region);
-    free(app->ddb_region);
-    free(app);
+    if (app->closing > 0)
+        app->free_when_closed = true; /* the last close callback frees it */
+    else
+        app_free(app);
 }
 
 int ks_app_exit_code(const ks_app *app)
