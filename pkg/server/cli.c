@@ -137,11 +137,14 @@ static void cli_close(cli_state *st)
     memset(st->auth, 0, sizeof(st->auth));
 }
 
-/* Number of leases /status reports; -1 if it cannot tell. */
+/* Number of leases /status reports; -1 if it cannot tell. The app nests the coordinator's
+ * status object: {"leases":{"held":n,"leases":[...]}}; a bare list is accepted too. */
 static int leases_in_status(const char *body)
 {
     cJSON *j = cJSON_Parse(body);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "leases");
+    if (cJSON_IsObject(l))
+        l = cJSON_GetObjectItemCaseSensitive(l, "leases");
     int n = cJSON_IsArray(l) ? cJSON_GetArraySize(l) : -1;
     cJSON_Delete(j);
     return n;

@@ -23,15 +23,21 @@ typedef struct child_state {
     bool drained;
 } child_state;
 
+static bool g_app_shape; /* /status as pkg/app writes it (set before the fork) */
+
 static void c_status(void *ud, ks_buf *out)
 {
     child_state *c = ud;
     if (c->drained && c->release_after >= 0 && c->release_after-- == 0)
         c->leases = 0;
-    ks_buf_append_str(out, "{\"client_id\":\"t\",\"leases\":[");
+    /* The app's shape nests the coordinator's object: "leases":{"held":n,"leases":[...]}. */
+    if (g_app_shape)
+        ks_buf_appendf(out, "{\"client_id\":\"t\",\"leases\":{\"held\":%d,\"leases\":[", c->leases);
+    else
+        ks_buf_append_str(out, "{\"client_id\":\"t\",\"leases\":[");
     for (int i = 0; i < c->leases; i++)
         ks_buf_appendf(out, "%s{\"shard_id\":\"s%d\"}", i ? "," : "", i);
-    ks_buf_append_str(out, "]}");
+    ks_buf_append_str(out, g_app_shape ? "]},\"readers\":[]}" : "]}");
 }
 
 static void c_drain(void *ud)
@@ -127,6 +133,19 @@ static void test_drain_released(void **state)
     reap(pid);
 }
 
+/* Regression: /status from the real app nests the lease list one level down; drain read
+ * "leases" as the list, never saw 0 and timed out (exit 1) after a complete drain. */
+static void test_drain_released_app_shape(void **state)
+{
+    (void)state;
+    int port = 0;
+    g_app_shape = true;
+    pid_t pid = spawn(2, &port);
+    g_app_shape = false;
+    assert_int_equal(run_cli(ks_cli_drain, "drain", port, "--timeout", "10s"), 0);
+    reap(pid);
+}
+
 static void test_drain_times_out(void **state)
 {
     (void)state;
@@ -162,6 +181,7 @@ int main(void)
     ks_log_set_level(KS_LOG_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_drain_released, kill_child),
+        cmocka_unit_test_teardown(test_drain_released_app_shape, kill_child),
         cmocka_unit_test_teardown(test_drain_times_out, kill_child),
         cmocka_unit_test_teardown(test_drain_errors, kill_child),
         cmocka_unit_test_teardown(test_status, kill_child),
