@@ -1,6 +1,7 @@
 // Shared pieces of the engine e2e tests: a stream with records, sidecars writing to
 // FIFOs with a reader each, and checks over what arrived.
 import assert from 'node:assert/strict';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { putRecords, createStream, scanTable, waitFor } from '../lib/emulators.mjs';
 import { startSidecar, openFifoReader } from '../lib/sidecar.mjs';
@@ -112,3 +113,56 @@ export async function ownersOf(dc, table, stream) {
 }
 
 export { createStream };
+
+// ------------------------------------------------------------------ added for backpressure/faults
+
+/** Resident set size of a process in KiB (VmRSS from /proc/<pid>/status). */
+export async function vmRssKb(pid) {
+  const text = await fsp.readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** Sum of a Prometheus metric's samples (all label sets) in a /metrics text; null if absent. */
+export function metricValue(text, name) {
+  let found = false;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name) {
+      found = true;
+      sum += Number(m[3]);
+    }
+  }
+  return found ? sum : null;
+}
+
+/** Stops a FIFO reader from reading (the pipe then fills and the writer blocks). */
+export function pauseReader(reader) {
+  if (reader.socket) reader.socket.pause();
+}
+
+export function resumeReader(reader) {
+  if (reader.socket) reader.socket.resume();
+}
+
+/** Waits until fn() has returned the same value for stableMs (polling every intervalMs). */
+export async function waitStable(fn, { stableMs = 1500, timeoutMs = 30000, intervalMs = 100, what = 'a stable value' } = {}) {
+  let last;
+  let since = 0;
+  return waitFor(
+    async () => {
+      const v = await fn();
+      const now = Date.now();
+      if (since === 0 || v !== last) {
+        last = v;
+        since = now;
+        return false;
+      }
+      return now - since >= stableMs ? { value: v } : false;
+    },
+    { timeoutMs, intervalMs, what },
+  );
+}
