@@ -76,6 +76,11 @@ static pid_t spawn(int release_after, int *port)
         ks_log_set_level(KS_LOG_OFF);
         uv_loop_t loop;
         uv_loop_init(&loop);
+        /* The SIGTERM handler must be in place before the parent learns the port:
+         * otherwise a quick reap() kills the child with the default action. */
+        uv_signal_t sig;
+        uv_signal_init(&loop, &sig);
+        uv_signal_start(&sig, stop_loop, SIGTERM);
         child_state st = {.leases = 2, .release_after = release_after};
         ks_server_opts o = {.loop = &loop,
                             .admin_address = "127.0.0.1:0",
@@ -87,9 +92,6 @@ static pid_t spawn(int release_after, int *port)
         if (write(fds[1], &p, sizeof(p)) != (ssize_t)sizeof(p))
             _exit(3);
         close(fds[1]);
-        uv_signal_t sig;
-        uv_signal_init(&loop, &sig);
-        uv_signal_start(&sig, stop_loop, SIGTERM);
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_close((uv_handle_t *)&sig, NULL);
         ks_server_destroy(srv);
