@@ -277,8 +277,11 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
                   res->millis_behind_latest < 0 ? 0 : (double)res->millis_behind_latest);
     if (res->n_records > 0) {
         size_t bytes = 0;
-        for (size_t i = 0; i < res->n_records; i++)
-            bytes += res->records[i].data_b64_len / 4 * 3;
+        for (size_t i = 0; i < res->n_records; i++) {
+            const char *d = res->records[i].data_b64; /* decoded size: padding is no payload */
+            size_t n = res->records[i].data_b64_len;
+            bytes += n / 4 * 3 - (n > 0 && d[n - 1] == '=') - (n > 1 && d[n - 2] == '=');
+        }
         ks_metric_add(r->m_records, (double)res->n_records);
         ks_metric_add(r->m_bytes, (double)bytes);
         free(r->last_read_sequence);
