@@ -191,7 +191,8 @@ function snapshot() {
       x.last = { records: x.counter.records, at: now };
     }
     delivered += x.counter.records;
-    const lease = x.status?.leases;
+    // /status: {"held": n, "leases": [{stream, shard_id, ...}], ...}
+    const lease = x.status && Array.isArray(x.status.leases) ? x.status : null;
     return {
       name: x.name,
       pid: x.sc.pid,

@@ -29,7 +29,9 @@ async function fleet(t, env, dir, names, extra = {}) {
       },
       t,
     );
-    out[name] = { sc, reader: await openFifoReader(fifoPath) };
+    const reader = await openFifoReader(fifoPath);
+    t.after(() => reader.close()); // an open FIFO keeps node alive
+    out[name] = { sc, reader };
   }
   return out;
 }

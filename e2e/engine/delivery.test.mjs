@@ -34,6 +34,7 @@ test('one sidecar delivers 20,000 records from 4 shards in order and checkpoints
     t,
   );
   const reader = await openFifoReader(fifoPath);
+  t.after(() => reader.close()); // an open FIFO keeps node alive
   await waitAllDelivered([reader], puts, 90000);
   const { unique, dups } = tally(reader.records);
   assert.equal(unique, 20000);
@@ -66,6 +67,7 @@ test('restart from checkpoints: nothing lost, nothing committed delivered twice'
   const fifo1 = fifoIn(dir, 'one');
   const sc1 = await startSidecar({ ...opts, name: 'one', fifoPath: fifo1 }, t);
   const r1 = await openFifoReader(fifo1);
+  t.after(() => r1.close());
   await waitAllDelivered([r1], first);
   await waitCheckpoints(env.dc, 'leases', 'events', lastPutPerShard(first));
   assert.equal((await sc1.stop()).code, 0);
@@ -79,6 +81,7 @@ test('restart from checkpoints: nothing lost, nothing committed delivered twice'
   const fifo2 = fifoIn(dir, 'two');
   const sc2 = await startSidecar({ ...opts, name: 'two', fifoPath: fifo2 }, t);
   const r2 = await openFifoReader(fifo2);
+  t.after(() => r2.close());
   await waitAllDelivered([r2], second);
   const firstSeqs = new Set(first.map((p) => p.sequenceNumber));
   const again = r2.records.filter((r) => firstSeqs.has(r.sequence_number));

@@ -43,6 +43,7 @@ test('split and merge while consuming: parents before children, nothing lost', a
     t,
   );
   const reader = await openFifoReader(fifoPath);
+  t.after(() => reader.close()); // an open FIFO keeps node alive
   const data = [];
   const puts = [];
   async function put(n, prefix) {
