@@ -4,7 +4,7 @@
 # then prints one closing line: "N passed, N failed". Exits non-zero on any failure.
 # KS_ONLY=unit|fuzz|e2e restricts the run; KS_E2E_FILTER=<regex> picks e2e files.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 passed=0
 failed=0
