@@ -13,20 +13,9 @@
 #include <string.h>
 
 #include "aws/client.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 static const char *json_str(const cJSON *obj, const char *name)
 {
@@ -68,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *msg = json_str(json, "message");
     if (!msg)
         msg = json_str(json, "Message");
-    sink += msg ? strlen(msg) : 0;
+    ks_fuzz_sink += msg ? strlen(msg) : 0;
 
     ks_err err = ks_aws_map_error(error_type, status);
     if (err == KS_OK && (status < 200 || status >= 300 || error_type))
@@ -77,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!ks_err_str(err))
         abort();
-    sink += (size_t)ks_err_is_retryable(err);
+    ks_fuzz_sink += (size_t)ks_err_is_retryable(err);
     /* the name as sent (with a namespace prefix) maps like the bare name (error answers) */
     if (t && error_type && (status < 200 || status >= 300) && ks_aws_map_error(t, status) != err)
         abort();

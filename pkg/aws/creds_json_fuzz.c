@@ -6,20 +6,9 @@
 #include <string.h>
 
 #include "aws/creds_provider.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,18 +17,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!creds.access_key_id || !*creds.access_key_id || !creds.secret_access_key ||
             !*creds.secret_access_key)
             abort(); /* id and secret are required */
-        sink += strlen(creds.access_key_id) + strlen(creds.secret_access_key) +
-                (creds.session_token ? strlen(creds.session_token) : 0);
+        ks_fuzz_sink += strlen(creds.access_key_id) + strlen(creds.secret_access_key) +
+                        (creds.session_token ? strlen(creds.session_token) : 0);
     }
     ks_aws_creds_clean_up(&creds);
 
     /* The timestamp parser on the raw text as well (it takes a C string). */
-    char buf[64];
-    size_t n = size < sizeof(buf) - 1 ? size : sizeof(buf) - 1;
-    memcpy(buf, data, n);
-    buf[n] = '\0';
+    char *text = ks_fuzz_strndup(data, size < 63 ? size : 63);
     int64_t ms;
-    if (ks_creds_parse_iso8601(buf, &ms) == KS_OK)
-        sink += (size_t)ms;
+    if (text && ks_creds_parse_iso8601(text, &ms) == KS_OK)
+        ks_fuzz_sink += (size_t)ms;
+    free(text);
     return 0;
 }

@@ -8,20 +8,9 @@
 
 #include "aws/creds_provider.h"
 #include "core/buf.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* STS answers always carry all four fields */
         if (!creds.access_key_id || !creds.secret_access_key || !creds.session_token)
             abort();
-        sink += strlen(creds.access_key_id) + strlen(creds.secret_access_key) +
-                strlen(creds.session_token) + (size_t)(creds.expires_wall_ms != 0);
+        ks_fuzz_sink += strlen(creds.access_key_id) + strlen(creds.secret_access_key) +
+                        strlen(creds.session_token) + (size_t)(creds.expires_wall_ms != 0);
     }
     ks_aws_creds_clean_up(&creds);
 
@@ -43,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ks_err err = ks_creds_sts_error(body, size, statuses[size % 3], &code, &msg);
     if (err == KS_OK || !ks_err_str(err))
         abort(); /* an error answer never maps to success */
-    sink += code.len + msg.len;
+    ks_fuzz_sink += code.len + msg.len;
     ks_buf_clean_up(&code);
     ks_buf_clean_up(&msg);
     return 0;

@@ -9,18 +9,9 @@
 #include <string.h>
 
 #include "batch/check.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
+KS_FUZZ_QUIET_INIT()
 
 static const char *const fixed_records[] = {
     "{\"type\":\"end_of_transaction\",\"a\":{\"b\":[1,\"x\",null,true]},\"n\":-1.5,\"s\":\"END\"}",
@@ -53,11 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data;
     const char *nul = memchr(in, '\0', size);
     size_t elen = nul ? (size_t)(nul - in) : size;
-    char *expr = malloc(elen + 1);
+    char *expr = ks_fuzz_strndup(data, elen);
     if (!expr)
         return 0;
-    memcpy(expr, in, elen);
-    expr[elen] = '\0';
 
     ks_check *c = NULL;
     char err[160];

@@ -6,10 +6,8 @@
 #include <stdlib.h>
 
 #include "config/config.h"
+#include "core/fuzz_testutil.h"
 #include "core/log.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static FILE *devnull;
 

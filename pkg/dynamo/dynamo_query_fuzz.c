@@ -12,24 +12,13 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 #include "dynamo/dynamo.h"
 #include "kinesis/kinesis.h"
 #include "lease/plan.h"
 #include "lease/rows.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 static void check_position(const char *stored)
 {
@@ -83,7 +72,7 @@ static void check_item(const cJSON *item)
         check_position(row.sequence);
         ks_lease_row_clean_up(&row);
     }
-    sink += sum;
+    ks_fuzz_sink += sum;
 }
 
 static void check_start_key(const cJSON *lek)

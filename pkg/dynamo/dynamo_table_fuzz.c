@@ -7,21 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 #include "dynamo/dynamo.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ks_dynamo_decode_table_status(json, &status) == KS_OK) {
         if (!status)
             abort();
-        sink += strlen(status);
+        ks_fuzz_sink += strlen(status);
     }
     ks_err err = ks_dynamo_check_key_schema(json, "StreamID", "ShardID");
     if (err != KS_OK && err != KS_ERR_INVALID)

@@ -8,21 +8,11 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 #include "kinesis/kinesis.h"
+#include "kinesis/kinesis_fuzz_testutil.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,16 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ks_kinesis_decode_shard_iterator(json, &it) == KS_OK) {
         if (!it || !*it)
             abort();
-        ks_buf b;
-        ks_buf_init(&b);
-        if (ks_kinesis_encode_get_records(it, 1, &b) == KS_OK) {
-            cJSON *req = cJSON_ParseWithLength(b.data, b.len);
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "ShardIterator");
-            if (!cJSON_IsString(v) || strcmp(v->valuestring, it) != 0)
-                abort();
-            cJSON_Delete(req);
-        }
-        ks_buf_clean_up(&b);
+        ks_fuzz_check_get_records_request(it, 1);
     }
     ks_stream_summary sum;
     if (ks_kinesis_decode_stream_summary(json, &sum) == KS_OK) {
@@ -50,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n += sum.stream_name ? strlen(sum.stream_name) : 0;
         n += sum.stream_arn ? strlen(sum.stream_arn) : 0;
         n += sum.stream_status ? strlen(sum.stream_status) : 0;
-        sink += n;
+        ks_fuzz_sink += n;
     }
     const cJSON *m;
     cJSON_ArrayForEach(m, json)

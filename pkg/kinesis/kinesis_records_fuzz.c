@@ -12,22 +12,12 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 #include "kinesis/kinesis.h"
+#include "kinesis/kinesis_fuzz_testutil.h"
 #include "sink/base64.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink; /* keeps the reads below from being optimised away */
+KS_FUZZ_QUIET_INIT()
 
 static void check_records(const ks_get_records_result *res)
 {
@@ -54,46 +44,24 @@ static void check_records(const ks_get_records_result *res)
         for (size_t j = 0; j < c->n_parents; j++)
             sum += strlen(c->parent_shard_ids[j]);
     }
-    sink += sum;
+    ks_fuzz_sink += sum;
     ks_buf_clean_up(&b);
 }
 
-/* The request built from the answer must be JSON holding the same iterator. */
-static void check_next_request(const char *iterator)
+static void check_answer(const cJSON *json, void *ud)
 {
-    ks_buf b;
-    ks_buf_init(&b);
-    if (ks_kinesis_encode_get_records(iterator, 10000, &b) == KS_OK) {
-        cJSON *req = cJSON_ParseWithLength(b.data, b.len);
-        const cJSON *it = cJSON_GetObjectItemCaseSensitive(req, "ShardIterator");
-        if (!cJSON_IsString(it) || strcmp(it->valuestring, iterator) != 0)
-            abort();
-        cJSON_Delete(req);
+    ks_get_records_result res;
+    if (ks_kinesis_decode_get_records(json, ud, &res) == KS_OK) {
+        check_records(&res);
+        if (res.next_iterator)
+            ks_fuzz_check_get_records_request(res.next_iterator, 10000);
     }
-    ks_buf_clean_up(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *p = (const char *)data;
-    const char *end = p + size;
     ks_get_records_scratch scratch = {0};
-    for (int n = 0; p < end && n < 8; n++) {
-        const char *stop = NULL;
-        cJSON *json = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
-        if (!json)
-            break;
-        ks_get_records_result res;
-        if (ks_kinesis_decode_get_records(json, &scratch, &res) == KS_OK) {
-            check_records(&res);
-            if (res.next_iterator)
-                check_next_request(res.next_iterator);
-        }
-        cJSON_Delete(json);
-        if (!stop || stop <= p)
-            break;
-        p = stop;
-    }
+    ks_fuzz_each_json(data, size, 8, check_answer, &scratch);
     ks_get_records_scratch_clean_up(&scratch);
     return 0;
 }

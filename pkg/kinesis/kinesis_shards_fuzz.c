@@ -9,21 +9,10 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/log.h"
+#include "core/fuzz_testutil.h"
 #include "kinesis/kinesis.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    ks_log_set_level(KS_LOG_OFF);
-    return 0;
-}
-
-static volatile size_t sink;
+KS_FUZZ_QUIET_INIT()
 
 static void check_state(const ks_list_shards_state *st)
 {
@@ -40,7 +29,7 @@ static void check_state(const ks_list_shards_state *st)
     }
     if (st->done != (st->next_token == NULL))
         abort();
-    sink += sum;
+    ks_fuzz_sink += sum;
 }
 
 static void check_next_request(const ks_list_shards_state *st)
@@ -64,27 +53,21 @@ static void check_next_request(const ks_list_shards_state *st)
     ks_buf_clean_up(&b);
 }
 
+static void check_page(const cJSON *page, void *ud)
+{
+    ks_list_shards_state *st = ud;
+    if (ks_list_shards_consume(st, page) == KS_OK) {
+        check_state(st);
+        check_next_request(st);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *p = (const char *)data;
-    const char *end = p + size;
     ks_list_shards_state st;
     if (ks_list_shards_state_init(&st, "fuzz-stream", 100) != KS_OK)
         return 0;
-    for (int n = 0; p < end && n < 8; n++) {
-        const char *stop = NULL;
-        cJSON *page = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
-        if (!page)
-            break;
-        if (ks_list_shards_consume(&st, page) == KS_OK) {
-            check_state(&st);
-            check_next_request(&st);
-        }
-        cJSON_Delete(page);
-        if (!stop || stop <= p)
-            break;
-        p = stop;
-    }
+    ks_fuzz_each_json(data, size, 8, check_page, &st);
     ks_list_shards_state_clean_up(&st);
     return 0;
 }

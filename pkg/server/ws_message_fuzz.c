@@ -17,15 +17,13 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "core/fuzz_testutil.h"
 #include "core/log.h"
 #include "metrics/metrics.h"
 #include "server/server.h"
 #include "server/srv_testutil.h"
 #include "server/ws_sink.h"
 #include "sink/sink.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define DEADLINE_MS 5000
 
