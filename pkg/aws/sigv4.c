@@ -68,25 +68,14 @@ static ks_err uri_encode(ks_buf *out, const char *s, size_t n, int keep_slash)
     return KS_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out ('+' stays '+'). */
 static ks_err uri_decode(ks_buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%' && i + 2 < n) {
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = ks_hex_digit(s[i + 1]);
+            int lo = ks_hex_digit(s[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 c = (char)(hi * 16 + lo);
                 i += 2;

@@ -98,17 +98,6 @@ static bool accept(parser *p, const char *tok)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void append_utf8(ks_buf *b, unsigned cp)
 {
     if (cp < 0x80) {
@@ -161,7 +150,7 @@ static ks_cnode *parse_string(parser *p)
         } else if (e == 'u') {
             unsigned cp = 0;
             for (int i = 0; i < 4; i++) {
-                int h = hexval(p->src[p->pos]);
+                int h = ks_hex_digit(p->src[p->pos]);
                 if (h < 0) {
                     fail(p, p->pos, "invalid \\u escape in string");
                     break;

@@ -31,5 +31,7 @@ ks_err ks_buf_detach(ks_buf *b, char **out, size_t *out_len);
 /* Small string helpers. ks_strdup(NULL) returns NULL. */
 char *ks_strdup(const char *s);
 char *ks_strndup(const char *s, size_t n);
+/* The value of a hexadecimal digit (either case), or -1 when c is not one. */
+int ks_hex_digit(char c);
 
 #endif
