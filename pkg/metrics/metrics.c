@@ -96,14 +96,16 @@ static bool valid_name(const char *name)
     return true;
 }
 
-/* Binary search; returns the index of the match or the insertion point. */
-static size_t family_find(const ks_metrics *m, const char *name, bool *found)
+/* Binary search over n entries sorted by key: cmp(ctx, i, key) compares entry i with key
+ * (strcmp order). Returns the index of the match or the insertion point. */
+static size_t sorted_find(const void *ctx, size_t n, int (*cmp)(const void *, size_t, const char *),
+                          const char *key, bool *found)
 {
-    size_t lo = 0, hi = m->n_families;
+    size_t lo = 0, hi = n;
     *found = false;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->families[mid]->name, name);
+        int c = cmp(ctx, mid, key);
         if (c == 0) {
             *found = true;
             return mid;
@@ -116,23 +118,38 @@ static size_t family_find(const ks_metrics *m, const char *name, bool *found)
     return lo;
 }
 
+static int family_cmp(const void *ctx, size_t i, const char *name)
+{
+    return strcmp(((const ks_metrics *)ctx)->families[i]->name, name);
+}
+
+static int series_cmp(const void *ctx, size_t i, const char *labels)
+{
+    return strcmp(((const ks_family *)ctx)->series[i]->labels, labels);
+}
+
+static size_t family_find(const ks_metrics *m, const char *name, bool *found)
+{
+    return sorted_find(m, m->n_families, family_cmp, name, found);
+}
+
 static size_t series_find(const ks_family *f, const char *labels, bool *found)
 {
-    size_t lo = 0, hi = f->n_series;
-    *found = false;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->series[mid]->labels, labels);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return sorted_find(f, f->n_series, series_cmp, labels, found);
+}
+
+/* The pointer array items (n used, *cap allocated) with room for one more: as it is, or
+ * reallocated to twice the capacity (first_cap at first). NULL when out of memory (items
+ * is left as it was). */
+static void *room_for_one(void *items, size_t n, size_t *cap, size_t first_cap)
+{
+    if (items && n < *cap)
+        return items;
+    size_t c = *cap ? *cap * 2 : first_cap;
+    void *p = realloc(items, c * sizeof(void *));
+    if (p)
+        *cap = c;
+    return p;
 }
 
 static ks_family *family_get(ks_metrics *m, const char *name, const char *help, ks_metric_type type,
@@ -142,14 +159,10 @@ static ks_family *family_get(ks_metrics *m, const char *name, const char *help, 
     size_t at = family_find(m, name, &found);
     if (found)
         return m->families[at]->type == type ? m->families[at] : NULL;
-    if (m->n_families == m->cap_families || !m->families) {
-        size_t cap = m->cap_families ? m->cap_families * 2 : 16;
-        ks_family **p = realloc(m->families, cap * sizeof(void *));
-        if (!p)
-            return NULL;
-        m->families = p;
-        m->cap_families = cap;
-    }
+    ks_family **families = room_for_one(m->families, m->n_families, &m->cap_families, 16);
+    if (!families)
+        return NULL;
+    m->families = families;
     ks_family *f = calloc(1, sizeof(*f));
     if (!f)
         return NULL;
@@ -180,14 +193,10 @@ static ks_metric *series_get(ks_family *f, const char *labels)
     size_t at = series_find(f, labels, &found);
     if (found && f->series)
         return f->series[at];
-    if (f->n_series == f->cap_series || !f->series) {
-        size_t cap = f->cap_series ? f->cap_series * 2 : 4;
-        ks_metric **p = realloc(f->series, cap * sizeof(void *));
-        if (!p)
-            return NULL;
-        f->series = p;
-        f->cap_series = cap;
-    }
+    ks_metric **series = room_for_one(f->series, f->n_series, &f->cap_series, 4);
+    if (!series)
+        return NULL;
+    f->series = series;
     ks_metric *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -288,13 +297,15 @@ void ks_metrics_remove(ks_metrics *m, const char *name, const char *labels)
     f->n_series--;
 }
 
-ks_err ks_metrics_escape_label(ks_buf *out, const char *value)
+/* Prometheus escaping: backslash and newline always, double quote in label values
+ * (quote) but not in HELP text. */
+static ks_err append_escaped(ks_buf *out, const char *text, bool quote)
 {
     ks_err err = KS_OK;
-    for (const char *p = value ? value : ""; *p && !err; p++) {
+    for (const char *p = text; *p && !err; p++) {
         if (*p == '\\')
             err = ks_buf_append(out, "\\\\", 2);
-        else if (*p == '"')
+        else if (quote && *p == '"')
             err = ks_buf_append(out, "\\\"", 2);
         else if (*p == '\n')
             err = ks_buf_append(out, "\\n", 2);
@@ -302,6 +313,11 @@ ks_err ks_metrics_escape_label(ks_buf *out, const char *value)
             err = ks_buf_append_char(out, *p);
     }
     return err;
+}
+
+ks_err ks_metrics_escape_label(ks_buf *out, const char *value)
+{
+    return append_escaped(out, value ? value : "", true);
 }
 
 ks_err ks_metrics_label(ks_buf *out, const char *key, const char *value)
@@ -334,21 +350,6 @@ void ks_metrics_format_value(double v, char out[32])
                 break;
         }
     }
-}
-
-/* HELP text escapes backslash and newline only. */
-static ks_err append_help(ks_buf *out, const char *help)
-{
-    ks_err err = KS_OK;
-    for (const char *p = help; *p && !err; p++) {
-        if (*p == '\\')
-            err = ks_buf_append(out, "\\\\", 2);
-        else if (*p == '\n')
-            err = ks_buf_append(out, "\\n", 2);
-        else
-            err = ks_buf_append_char(out, *p);
-    }
-    return err;
 }
 
 /* name{labels[,extra]} value\n */
@@ -400,7 +401,7 @@ ks_err ks_metrics_render(const ks_metrics *m, ks_buf *out)
             continue;
         err = ks_buf_appendf(out, "# HELP " KS_METRICS_PREFIX "%s ", f->name);
         if (!err)
-            err = append_help(out, f->help);
+            err = append_escaped(out, f->help, false); /* HELP: no quote escaping */
         if (!err)
             err = ks_buf_appendf(out, "\n# TYPE " KS_METRICS_PREFIX "%s %s\n", f->name,
                                  type_names[f->type]);
