@@ -25,6 +25,7 @@
 #include "aws/client.h"
 #include "core/log.h"
 #include "dynamo/dynamo.h"
+#include "itest_util.h"
 
 typedef struct app {
     uv_loop_t *loop;
@@ -39,13 +40,6 @@ typedef struct app {
     bool done;
     int rc;
 } app;
-
-static void fake_creds(void *source_ud, ks_creds_cb cb, void *ud)
-{
-    (void)source_ud;
-    ks_aws_creds c = {.access_key_id = "AKIDEXAMPLE", .secret_access_key = "fake-secret"};
-    cb(ud, KS_OK, &c);
-}
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -210,20 +204,10 @@ int main(int argc, char **argv)
     }
     cJSON *out = cJSON_CreateObject();
     a.results = cJSON_AddArrayToObject(out, "results");
-    uv_timer_init(a.loop, &a.deadline);
-    a.deadline.data = &a;
-    uv_timer_start(&a.deadline, on_deadline, 60000, 0);
+    ks_itest_deadline_start(a.loop, &a.deadline, on_deadline, &a, 60000);
     ks_err err = ks_http_new(a.loop, &a.http);
-    ks_aws_client_options o = {.http = a.http,
-                               .creds = {.get = fake_creds},
-                               .service = "dynamodb",
-                               .region = "us-east-1",
-                               .endpoint = argv[1],
-                               .target_prefix = "DynamoDB_20120810",
-                               .content_type = "application/x-amz-json-1.0",
-                               .default_timeout_ms = 20000};
     if (!err)
-        err = ks_aws_client_new(&o, &a.aws);
+        err = ks_itest_aws_new(a.http, KS_ITEST_DYNAMODB, argv[1], 20000, &a.aws);
     if (!err)
         err = ks_dynamo_new(a.aws, &a.d);
     if (err) {
@@ -231,18 +215,14 @@ int main(int argc, char **argv)
         a.rc = 1;
     } else {
         next_op(&a);
-        while (!a.done && uv_run(a.loop, UV_RUN_ONCE))
-            ;
+        ks_itest_run(a.loop, &a.done);
     }
     ks_aws_client_destroy(a.aws);
     ks_http_destroy(a.http);
-    uv_close((uv_handle_t *)&a.deadline, NULL);
-    uv_run(a.loop, UV_RUN_DEFAULT); /* lets ensure_table timers close */
+    ks_itest_deadline_close(a.loop, &a.deadline); /* lets ensure_table timers close too */
     ks_dynamo_destroy(a.d);
     uv_loop_close(a.loop);
-    char *text = cJSON_PrintUnformatted(out);
-    printf("%s\n", text ? text : "{\"error\":\"nomem\"}");
-    cJSON_free(text);
+    ks_itest_print(out);
     cJSON_Delete(out);
     cJSON_Delete(a.ops);
     return a.rc;

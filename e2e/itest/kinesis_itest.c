@@ -17,6 +17,7 @@
 
 #include "aws/client.h"
 #include "core/log.h"
+#include "itest_util.h"
 #include "kinesis/kinesis.h"
 
 typedef struct app {
@@ -35,13 +36,6 @@ typedef struct app {
     bool done;
     int rc;
 } app;
-
-static void fake_creds(void *source_ud, ks_creds_cb cb, void *ud)
-{
-    (void)source_ud;
-    ks_aws_creds c = {.access_key_id = "AKIDEXAMPLE", .secret_access_key = "fake-secret"};
-    cb(ud, KS_OK, &c);
-}
 
 static void finish(app *a, ks_err err, const char *detail)
 {
@@ -208,20 +202,10 @@ int main(int argc, char **argv)
     ks_log_set_level(KS_LOG_WARN);
     app a = {.loop = uv_default_loop(), .cmd = argv[2], .stream = argv[3]};
     a.out = cJSON_CreateObject();
-    uv_timer_init(a.loop, &a.deadline);
-    a.deadline.data = &a;
-    uv_timer_start(&a.deadline, on_deadline, 60000, 0);
+    ks_itest_deadline_start(a.loop, &a.deadline, on_deadline, &a, 60000);
     ks_err err = ks_http_new(a.loop, &a.http);
-    ks_aws_client_options o = {.http = a.http,
-                               .creds = {.get = fake_creds},
-                               .service = "kinesis",
-                               .region = "us-east-1",
-                               .endpoint = argv[1],
-                               .target_prefix = "Kinesis_20131202",
-                               .content_type = "application/x-amz-json-1.1",
-                               .default_timeout_ms = 20000};
     if (!err)
-        err = ks_aws_client_new(&o, &a.aws);
+        err = ks_itest_aws_new(a.http, KS_ITEST_KINESIS, argv[1], 20000, &a.aws);
     if (!err)
         err = ks_kinesis_new(a.aws, &a.k);
     if (!err)
@@ -229,17 +213,13 @@ int main(int argc, char **argv)
     if (err)
         finish(&a, err, "start");
     else
-        while (!a.done && uv_run(a.loop, UV_RUN_ONCE))
-            ;
+        ks_itest_run(a.loop, &a.done);
     ks_aws_client_destroy(a.aws);
     ks_kinesis_destroy(a.k);
     ks_http_destroy(a.http);
-    uv_close((uv_handle_t *)&a.deadline, NULL);
-    uv_run(a.loop, UV_RUN_DEFAULT);
+    ks_itest_deadline_close(a.loop, &a.deadline);
     uv_loop_close(a.loop);
-    char *text = cJSON_PrintUnformatted(a.out);
-    printf("%s\n", text ? text : "{\"error\":\"nomem\"}");
-    cJSON_free(text);
+    ks_itest_print(a.out);
     cJSON_Delete(a.out);
     return a.rc;
 }

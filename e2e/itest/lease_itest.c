@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "dynamo/dynamo.h"
 #include "http/http.h"
+#include "itest_util.h"
 #include "kinesis/kinesis.h"
 #include "lease/lease.h"
 
@@ -68,30 +69,10 @@ static void emit(const char *event, const char *client_id, const char *stream, c
     ks_buf_clean_up(&b);
 }
 
-static void fake_creds_get(void *source_ud, ks_creds_cb cb, void *ud)
+static ks_aws_client *aws_new(itest *it, const char *endpoint, ks_itest_service service)
 {
-    (void)source_ud;
-    ks_aws_creds creds = {.access_key_id = "AKIDEXAMPLE",
-                          .secret_access_key = "fake-secret",
-                          .session_token = NULL,
-                          .expires_wall_ms = 0};
-    cb(ud, KS_OK, &creds);
-}
-
-static ks_aws_client *aws_new(itest *it, const char *endpoint, bool dynamo)
-{
-    ks_aws_client_options o = {
-        .http = it->http,
-        .creds = {.get = fake_creds_get, .invalidate = NULL, .source_ud = NULL},
-        .service = dynamo ? "dynamodb" : "kinesis",
-        .region = "us-east-1",
-        .endpoint = endpoint,
-        .target_prefix = dynamo ? "DynamoDB_20120810" : "Kinesis_20131202",
-        .content_type = dynamo ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1",
-        .default_timeout_ms = 5000,
-    };
     ks_aws_client *c = NULL;
-    return ks_aws_client_new(&o, &c) == KS_OK ? c : NULL;
+    return ks_itest_aws_new(it->http, service, endpoint, 5000, &c) == KS_OK ? c : NULL;
 }
 
 static void on_acquired(void *ud, const ks_lease_start *s)
@@ -314,7 +295,8 @@ int main(int argc, char **argv)
     in->dynamodb.table = (char *)table;
     in->dynamodb.create = true;
     it.loop = uv_default_loop();
-    if (ks_http_new(it.loop, &it.http) != KS_OK || !(it.kaws = aws_new(&it, kinesis_url, false)) ||
+    if (ks_http_new(it.loop, &it.http) != KS_OK ||
+        !(it.kaws = aws_new(&it, kinesis_url, KS_ITEST_KINESIS)) ||
         ks_kinesis_new(it.kaws, &it.kinesis) != KS_OK) {
         fprintf(stderr, "setup failed\n");
         return 1;
@@ -333,7 +315,7 @@ int main(int argc, char **argv)
                        .ud = cl,
                        .on_table_error = on_table_error},
         };
-        if (!(cl->aws = aws_new(&it, dynamo_url, true)) ||
+        if (!(cl->aws = aws_new(&it, dynamo_url, KS_ITEST_DYNAMODB)) ||
             ks_dynamo_new(cl->aws, &cl->dynamo) != KS_OK ||
             !(o.dynamo = cl->dynamo, ks_lease_coordinator_new(&o, &cl->coord) == KS_OK) ||
             ks_lease_coordinator_start(cl->coord) != KS_OK) {
