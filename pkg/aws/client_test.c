@@ -102,11 +102,6 @@ static int done1(void *ud)
     return ((result *)ud)->calls > 0;
 }
 
-static int has_request(void *ud)
-{
-    return ks_test_server_n_requests(ud) > 0;
-}
-
 /* ---- fixture ----------------------------------------------------------------------- */
 
 typedef struct fixture {
@@ -460,7 +455,7 @@ static void test_destroy_with_pending(void **state)
     assert_int_equal(ks_test_server_push(f->srv, &(ks_test_reply){.action = KS_TEST_HANG}), KS_OK);
     result in_http = {0}, in_creds = {0};
     assert_int_equal(ks_aws_call(f->kinesis, "GetRecords", "{}", 2, 0, on_result, &in_http), KS_OK);
-    assert_true(ks_test_run_until(&f->loop, has_request, f->srv, DEADLINE_MS));
+    assert_true(ks_test_server_wait_requests(&f->loop, f->srv, 1, DEADLINE_MS));
     f->creds.async = 1;
     assert_int_equal(ks_aws_call(f->kinesis, "GetRecords", "{}", 2, 0, on_result, &in_creds),
                      KS_OK);

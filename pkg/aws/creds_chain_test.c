@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include "aws/creds_provider.h"
+#include "aws/creds_testutil.h"
 #include "core/log.h"
+#include "core/testutil.h"
 #include "http/testserver.h"
 
 #define DEADLINE_MS 5000
@@ -134,9 +136,7 @@ typedef struct fixture {
     uv_loop_t loop;
     ks_fake_clock clock;
     ks_creds_chain *chain;
-    char *log;
-    size_t log_len;
-    FILE *log_f;
+    ks_test_log log;
 } fixture;
 
 static int setup(void **state)
@@ -145,9 +145,7 @@ static int setup(void **state)
     assert_non_null(f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     ks_fake_clock_init(&f->clock, 1000000, T0_WALL);
-    f->log_f = open_memstream(&f->log, &f->log_len);
-    ks_log_set_stream(f->log_f);
-    ks_log_set_level(KS_LOG_DEBUG);
+    ks_test_log_capture(&f->log, KS_LOG_DEBUG);
     *state = f;
     return 0;
 }
@@ -158,17 +156,9 @@ static int teardown(void **state)
     ks_creds_chain_destroy(f->chain);
     assert_int_equal(ks_test_loop_drain(&f->loop), 0);
     assert_int_equal(uv_loop_close(&f->loop), 0);
-    ks_log_set_stream(NULL);
-    fclose(f->log_f);
-    free(f->log);
+    ks_test_log_release(&f->log);
     free(f);
     return 0;
-}
-
-static const char *log_text(fixture *f)
-{
-    fflush(f->log_f);
-    return f->log ? f->log : "";
 }
 
 static void new_chain(fixture *f, fake_state **st, size_t n)
@@ -211,8 +201,8 @@ static void test_concurrent_gets_queued(void **state)
     assert_string_equal(h.akid, "AKID1");
     assert_int_equal(a.fetches, 1);
     /* the secret never reaches the log */
-    assert_null(strstr(log_text(f), "SECRET1"));
-    assert_non_null(strstr(log_text(f), "from fake"));
+    assert_null(strstr(ks_test_log_text(&f->log), "SECRET1"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "from fake"));
 }
 
 static void test_refresh_ahead_of_expiry(void **state)
@@ -287,9 +277,9 @@ static void test_failed_refresh_keeps_old(void **state)
     assert_int_equal(a.fetches, 2);
     assert_int_equal(g.err, KS_OK);
     assert_string_equal(g.akid, "AKID1");
-    assert_non_null(strstr(log_text(f), "keeping the cached credentials"));
-    assert_non_null(strstr(log_text(f), "\"WARN\""));
-    assert_null(strstr(log_text(f), "SECRET1"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "keeping the cached credentials"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "\"WARN\""));
+    assert_null(strstr(ks_test_log_text(&f->log), "SECRET1"));
     /* a retry is planned (back-off), before the expiry */
     int64_t now = ks_clock_wall_ms(&f->clock.clock);
     int64_t next = ks_creds_chain_next_refresh_ms(f->chain);
@@ -437,24 +427,8 @@ static void test_first_configured_source_answers(void **state)
 
 static void clear_env(void)
 {
-    static const char *vars[] = {"AWS_ACCESS_KEY_ID",
-                                 "AWS_SECRET_ACCESS_KEY",
-                                 "AWS_SESSION_TOKEN",
-                                 "AWS_ROLE_ARN",
-                                 "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                 "AWS_ROLE_SESSION_NAME",
-                                 "AWS_PROFILE",
-                                 "AWS_SHARED_CREDENTIALS_FILE",
-                                 "AWS_CONFIG_FILE",
-                                 "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                                 "AWS_EC2_METADATA_SERVICE_ENDPOINT"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("HOME", "/nonexistent-ks-home", 1);
+    ks_test_creds_env_clear();
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1); /* no IMDS probe from these tests */
 }
 
 static int got_answer(void *ud)
@@ -516,14 +490,6 @@ static void test_static_and_env_precedence(void **state)
     clear_env();
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-}
-
 static void test_profile_files(void **state)
 {
     fixture *f = *state;
@@ -533,10 +499,11 @@ static void test_profile_files(void **state)
     char cpath[128], gpath[128];
     snprintf(cpath, sizeof(cpath), "%s/credentials", dir);
     snprintf(gpath, sizeof(gpath), "%s/config", dir);
-    write_file(cpath, "[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=def\n"
-                      "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = dev\n");
-    write_file(gpath, "[profile ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops\n"
-                      "[profile sso]\nsso_start_url = https://x\n");
+    ks_test_write_file(cpath, "[default]\naws_access_key_id=AKIDDEF\naws_secret_access_key=def\n"
+                              "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = dev\n");
+    ks_test_write_file(gpath,
+                       "[profile ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = ops\n"
+                       "[profile sso]\nsso_start_url = https://x\n");
     setenv("AWS_SHARED_CREDENTIALS_FILE", cpath, 1);
     setenv("AWS_CONFIG_FILE", gpath, 1);
     ks_credentials_config empty = {0};
@@ -571,7 +538,7 @@ static void test_profile_files(void **state)
     setenv("AWS_PROFILE", "sso", 1);
     real_chain(f, &empty, &g);
     assert_int_equal(g.err, KS_ERR_INVALID);
-    assert_non_null(strstr(log_text(f), "profile sso has no aws_access_key_id"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "profile sso has no aws_access_key_id"));
     ks_creds_chain_destroy(f->chain);
     f->chain = NULL;
 

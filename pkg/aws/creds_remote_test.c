@@ -12,8 +12,10 @@
 #include <cmocka.h>
 
 #include "aws/creds_provider.h"
+#include "aws/creds_testutil.h"
 #include "aws/sigv4.h"
 #include "core/log.h"
+#include "core/testutil.h"
 #include "http/testserver.h"
 
 #define DEADLINE_MS 10000
@@ -50,32 +52,8 @@ typedef struct fixture {
     ks_creds_chain *chain;
     char dir[32];
     char path[3][128];
-    char *log;
-    size_t log_len;
-    FILE *log_f;
+    ks_test_log log;
 } fixture;
-
-static void clear_env(void)
-{
-    static const char *vars[] = {"AWS_ACCESS_KEY_ID",
-                                 "AWS_SECRET_ACCESS_KEY",
-                                 "AWS_SESSION_TOKEN",
-                                 "AWS_ROLE_ARN",
-                                 "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                 "AWS_ROLE_SESSION_NAME",
-                                 "AWS_PROFILE",
-                                 "AWS_SHARED_CREDENTIALS_FILE",
-                                 "AWS_CONFIG_FILE",
-                                 "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                                 "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                                 "AWS_EC2_METADATA_DISABLED"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
-    setenv("HOME", "/nonexistent-ks-home", 1);
-}
 
 static int setup(void **state)
 {
@@ -89,10 +67,8 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     for (int i = 0; i < 3; i++)
         snprintf(f->path[i], sizeof(f->path[i]), "%s/file%d", f->dir, i);
-    f->log_f = open_memstream(&f->log, &f->log_len);
-    ks_log_set_stream(f->log_f);
-    ks_log_set_level(KS_LOG_DEBUG);
-    clear_env();
+    ks_test_log_capture(&f->log, KS_LOG_DEBUG);
+    ks_test_creds_env_clear();
     *state = f;
     return 0;
 }
@@ -108,26 +84,10 @@ static int teardown(void **state)
     for (int i = 0; i < 3; i++)
         unlink(f->path[i]);
     rmdir(f->dir);
-    ks_log_set_stream(NULL);
-    fclose(f->log_f);
-    free(f->log);
+    ks_test_log_release(&f->log);
     free(f);
-    clear_env();
+    ks_test_creds_env_clear();
     return 0;
-}
-
-static const char *log_text(fixture *f)
-{
-    fflush(f->log_f);
-    return f->log ? f->log : "";
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
 }
 
 static void new_chain(fixture *f, const ks_credentials_config *cfg, const char *region)
@@ -157,21 +117,9 @@ static void get_wait(fixture *f, got *g)
     assert_int_equal(g->calls, 1);
 }
 
-typedef struct n_req {
-    ks_test_server *srv;
-    size_t n;
-} n_req;
-
-static int has_n_requests(void *ud)
-{
-    n_req *w = ud;
-    return ks_test_server_n_requests(w->srv) >= w->n;
-}
-
 static void wait_requests(fixture *f, size_t n)
 {
-    n_req w = {f->srv, n};
-    assert_true(ks_test_run_until(&f->loop, has_n_requests, &w, DEADLINE_MS));
+    assert_true(ks_test_server_wait_requests(&f->loop, f->srv, n, DEADLINE_MS));
 }
 
 typedef struct cond_arg {
@@ -197,7 +145,7 @@ static void wait_akid(fixture *f, const char *akid)
 static int log_has(void *ud)
 {
     cond_arg *a = ud;
-    return strstr(log_text(a->f), a->s) != NULL;
+    return strstr(ks_test_log_text(&a->f->log), a->s) != NULL;
 }
 
 static void wait_log(fixture *f, const char *text)
@@ -235,7 +183,7 @@ static void json_reply(fixture *f, const char *akid, int64_t lifetime_ms)
 static void test_web_identity(void **state)
 {
     fixture *f = *state;
-    write_file(f->path[0], "token-one\n");
+    ks_test_write_file(f->path[0], "token-one\n");
     setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/app", 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f->path[0], 1);
     setenv("AWS_ROLE_SESSION_NAME", "my session", 1);
@@ -260,7 +208,7 @@ static void test_web_identity(void **state)
                                  "&RoleSessionName=my%20session&WebIdentityToken=token-one");
 
     /* the kubelet rotates the token; the refresh before expiry reads it again */
-    write_file(f->path[0], "token-two");
+    ks_test_write_file(f->path[0], "token-two");
     ks_fake_clock_advance(&f->clock, 56 * MIN_MS);
     sts_reply(f, "AssumeRoleWithWebIdentity", "ASIAWEB2", 60 * MIN_MS);
     memset(&g, 0, sizeof(g));
@@ -272,14 +220,14 @@ static void test_web_identity(void **state)
     assert_non_null(strstr(r->body, "&WebIdentityToken=token-two"));
     assert_null(strstr(r->body, "token-one"));
     wait_akid(f, "ASIAWEB2");
-    assert_null(strstr(log_text(f), "token-two"));
-    assert_null(strstr(log_text(f), "secret-ASIAWEB"));
+    assert_null(strstr(ks_test_log_text(&f->log), "token-two"));
+    assert_null(strstr(ks_test_log_text(&f->log), "secret-ASIAWEB"));
 }
 
 static void test_web_identity_sts_error(void **state)
 {
     fixture *f = *state;
-    write_file(f->path[0], "expired-token");
+    ks_test_write_file(f->path[0], "expired-token");
     setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/app", 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f->path[0], 1);
     new_chain(f, NULL, "eu-west-1");
@@ -291,7 +239,7 @@ static void test_web_identity_sts_error(void **state)
     got g;
     get_wait(f, &g);
     assert_int_equal(g.err, KS_ERR_AWS_ACCESS_DENIED);
-    const char *log = log_text(f);
+    const char *log = ks_test_log_text(&f->log);
     assert_non_null(strstr(log, "InvalidIdentityToken"));
     assert_non_null(strstr(log, "Token is expired"));
     assert_null(strstr(log, "expired-token"));
@@ -315,7 +263,7 @@ static void test_container(void **state)
     char uri[160];
     snprintf(uri, sizeof(uri), "%s/v1/credentials?a=1", ks_test_server_url(f->srv));
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri, 1);
-    write_file(f->path[1], "Bearer-one\n");
+    ks_test_write_file(f->path[1], "Bearer-one\n");
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", f->path[1], 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ignored-when-file-set", 1);
     new_chain(f, NULL, "eu-west-1");
@@ -333,7 +281,7 @@ static void test_container(void **state)
     assert_string_equal(ks_test_request_header(r, "authorization"), "Bearer-one");
 
     /* token file re-read on the next fetch (forced by invalidate) */
-    write_file(f->path[1], "Bearer-two");
+    ks_test_write_file(f->path[1], "Bearer-two");
     ks_creds_chain_invalidate(f->chain);
     json_reply(f, "ASIAPOD2", 60 * MIN_MS);
     get_wait(f, &g);
@@ -352,8 +300,8 @@ static void test_container(void **state)
     /* the refresh failed but the cached credentials are still valid */
     assert_int_equal(g.err, KS_OK);
     assert_string_equal(g.akid, "ASIAPOD2");
-    assert_non_null(strstr(log_text(f), "HTTP 403 AccessDenied nope"));
-    assert_null(strstr(log_text(f), "Bearer-"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "HTTP 403 AccessDenied nope"));
+    assert_null(strstr(ks_test_log_text(&f->log), "Bearer-"));
 }
 
 static void test_container_refuses_non_loopback(void **state)
@@ -368,7 +316,7 @@ static void test_container_refuses_non_loopback(void **state)
     got g;
     get_wait(f, &g);
     assert_int_equal(g.err, KS_ERR_INVALID);
-    assert_non_null(strstr(log_text(f), "refused"));
+    assert_non_null(strstr(ks_test_log_text(&f->log), "refused"));
     ks_creds_chain_destroy(f->chain);
     f->chain = NULL;
     snprintf(uri, sizeof(uri), "http://127.0.0.1@evil.com:%d/creds", ks_test_server_port(f->srv));
@@ -528,13 +476,13 @@ static void test_assume_role_static_base(void **state)
     assert_string_equal(ks_test_request_header(r, "x-amz-date"), "20261126T093833Z");
     assert_null(ks_test_request_header(r, "x-amz-security-token"));
     check_signature(r, "AKIDBASE", "basesecret", "eu-west-1", 0);
-    assert_null(strstr(log_text(f), "basesecret"));
+    assert_null(strstr(ks_test_log_text(&f->log), "basesecret"));
 }
 
 static void test_assume_role_on_web_identity(void **state)
 {
     fixture *f = *state;
-    write_file(f->path[0], "jwt-1");
+    ks_test_write_file(f->path[0], "jwt-1");
     setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/irsa", 1);
     setenv("AWS_WEB_IDENTITY_TOKEN_FILE", f->path[0], 1);
     setenv("AWS_ROLE_SESSION_NAME", "s1", 1);
@@ -572,7 +520,8 @@ static void test_assume_role_on_web_identity(void **state)
     assert_non_null(strstr(ks_test_server_request(f->srv, 2)->body, "Action=AssumeRole&"));
     get_wait(f, &g);
     assert_string_equal(g.akid, "ASIACROSS");
-    assert_non_null(strstr(log_text(f), "AccessDenied: not authorized to perform sts:AssumeRole"));
+    assert_non_null(strstr(ks_test_log_text(&f->log),
+                           "AccessDenied: not authorized to perform sts:AssumeRole"));
 }
 
 static void test_destroy_during_fetch(void **state)

@@ -16,6 +16,7 @@
 
 #include "aws/sigv4.h"
 #include "core/buf.h"
+#include "core/testutil.h"
 #include "http/testserver.h"
 
 #define SUITE_CASES 38
@@ -38,20 +39,7 @@ static char *read_file(const char *dir, const char *name, size_t *len)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    ks_buf b;
-    ks_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        assert_int_equal(ks_buf_append(&b, chunk, n), KS_OK);
-    fclose(f);
-    assert_int_equal(ks_buf_append(&b, "", 0), KS_OK);
-    if (len)
-        *len = b.len;
-    return b.data;
+    return ks_test_read_file(path, len);
 }
 
 /* Expected files end without a newline in the suite; tolerate one anyway. */

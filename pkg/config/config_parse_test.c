@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "config/config_internal.h"
 #include "core/buf.h"
+#include "core/testutil.h"
 
 static char g_out[8192];
 
@@ -238,23 +239,6 @@ static void test_stream_splitting(void **state)
     ks_config_destroy(c);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    ks_buf b;
-    ks_buf_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        assert_int_equal(ks_buf_append(&b, chunk, n), KS_OK);
-    fclose(f);
-    char *s = NULL;
-    assert_int_equal(ks_buf_detach(&b, &s, NULL), KS_OK);
-    return s;
-}
-
 #define BEGIN_MARK "<!-- BEGIN GENERATED REFERENCE -->\n"
 #define END_MARK "<!-- END GENERATED REFERENCE -->"
 
@@ -276,7 +260,7 @@ static void test_reference_matches_docs(void **state)
                                      "time between each update to the checkpoint table. Must be "
                                      "> 0.\n\n- Type: `duration`\n- Default: `5s`\n"));
     const char *docs = getenv("KS_CONFIG_DOCS") ? getenv("KS_CONFIG_DOCS") : "docs/config.md";
-    char *md = read_all(docs);
+    char *md = ks_test_read_file(docs, NULL);
     if (!md) {
         fail_msg("cannot read %s (run from the repository root)", docs);
         return;

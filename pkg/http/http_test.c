@@ -65,11 +65,6 @@ static int done1(void *ud)
     return ((result *)ud)->calls > 0;
 }
 
-static int has_request(void *ud)
-{
-    return ks_test_server_n_requests(ud) > 0;
-}
-
 typedef struct fixture {
     uv_loop_t loop;
     ks_test_server *srv;
@@ -242,7 +237,7 @@ static void test_cancel(void **state)
     result r = {0};
     ks_http_call *call = NULL;
     assert_int_equal(ks_http_send(f->http, &req, on_done, &r, &call), KS_OK);
-    assert_true(ks_test_run_until(&f->loop, has_request, f->srv, DEADLINE_MS));
+    assert_true(ks_test_server_wait_requests(&f->loop, f->srv, 1, DEADLINE_MS));
     ks_http_cancel(call);
     assert_int_equal(r.calls, 1); /* synchronously */
     assert_int_equal(r.err, KS_ERR_CANCELLED);

@@ -104,6 +104,9 @@ size_t ks_test_request_header_count(const ks_test_request *req, const char *name
  * deadline_ms passes. Returns 1 when the condition holds, 0 on deadline. A NULL cond
  * runs until the loop has nothing left to do (returns 1) or the deadline. */
 int ks_test_run_until(uv_loop_t *loop, int (*cond)(void *ud), void *ud, uint64_t deadline_ms);
+/* Runs the loop until srv has recorded at least n requests; 1 then, 0 on deadline. */
+int ks_test_server_wait_requests(uv_loop_t *loop, const ks_test_server *srv, size_t n,
+                                 uint64_t deadline_ms);
 /* Runs the loop until it is idle (deadline 10 s) and returns the number of handles still
  * open (0 = clean). Prints open handles to stderr when not clean. */
 int ks_test_loop_drain(uv_loop_t *loop);

@@ -625,6 +625,24 @@ int ks_test_run_until(uv_loop_t *loop, int (*cond)(void *ud), void *ud, uint64_t
     return ok;
 }
 
+typedef struct requests_wait {
+    const ks_test_server *srv;
+    size_t n;
+} requests_wait;
+
+static int has_requests(void *ud)
+{
+    const requests_wait *w = ud;
+    return ks_test_server_n_requests(w->srv) >= w->n;
+}
+
+int ks_test_server_wait_requests(uv_loop_t *loop, const ks_test_server *srv, size_t n,
+                                 uint64_t deadline_ms)
+{
+    requests_wait w = {srv, n};
+    return ks_test_run_until(loop, has_requests, &w, deadline_ms);
+}
+
 static void print_handle(uv_handle_t *h, void *arg)
 {
     int *n = arg;
