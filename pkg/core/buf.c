@@ -29,7 +29,7 @@ void ks_buf_reset(ks_buf *b)
 ks_err ks_buf_reserve(ks_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
-    if (need <= b->cap)
+    if (b->data && need <= b->cap) /* cap without data is not room */
         return KS_OK;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
@@ -89,6 +89,8 @@ ks_err ks_buf_appendf(ks_buf *b, const char *fmt, ...)
     return err;
 }
 
+/* The hot path of json_lines: base64 data and sequence numbers need no escaping, so
+ * runs of plain bytes are copied with one memcpy and only the rare escapes go slowly. */
 ks_err ks_buf_append_json_str(ks_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -96,40 +98,44 @@ ks_err ks_buf_append_json_str(ks_buf *b, const char *s, size_t n)
     if (err)
         return err;
     b->data[b->len++] = '"';
-    for (size_t i = 0; i < n && !err; i++) {
+    size_t run = 0; /* start of the current run of plain bytes */
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char esc[7];
-        size_t elen = 0;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t elen = 2;
         switch (c) {
         case '"':
-            memcpy(esc, "\\\"", elen = 2);
+            esc[1] = '"';
             break;
         case '\\':
-            memcpy(esc, "\\\\", elen = 2);
+            esc[1] = '\\';
             break;
         case '\n':
-            memcpy(esc, "\\n", elen = 2);
+            esc[1] = 'n';
             break;
         case '\r':
-            memcpy(esc, "\\r", elen = 2);
+            esc[1] = 'r';
             break;
         case '\t':
-            memcpy(esc, "\\t", elen = 2);
+            esc[1] = 't';
             break;
         default:
-            if (c < 0x20) {
-                esc[0] = '\\';
-                esc[1] = 'u';
-                esc[2] = '0';
-                esc[3] = '0';
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                elen = 6;
-            }
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
         }
-        err = elen ? ks_buf_append(b, esc, elen) : ks_buf_append_char(b, (char)c);
+        if ((err = ks_buf_append(b, s + run, i - run)) || (err = ks_buf_append(b, esc, elen)))
+            return err;
+        run = i + 1;
     }
-    return err ? err : ks_buf_append_char(b, '"');
+    if ((err = ks_buf_append(b, s + run, n - run)))
+        return err;
+    return ks_buf_append_char(b, '"');
 }
 
 ks_err ks_buf_detach(ks_buf *b, char **out, size_t *out_len)

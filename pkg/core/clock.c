@@ -52,19 +52,33 @@ void ks_fake_clock_advance(ks_fake_clock *fc, uint64_t ms)
     fc->wall += (int64_t)ms;
 }
 
+/* Called once per delivered record: the date part is cached per second (records of
+ * a page mostly share it) and the milliseconds are written by hand. */
 void ks_format_rfc3339_ms(int64_t epoch_ms, char out[25])
 {
+    static _Thread_local time_t cached_sec = (time_t)-1;
+    static _Thread_local char cached[20]; /* "YYYY-MM-DDTHH:MM:SS" */
     time_t secs = (time_t)(epoch_ms / 1000);
     int ms = (int)(epoch_ms % 1000);
     if (ms < 0) {
         ms += 1000;
         secs -= 1;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    memcpy(out, tmp, 24);
+    if (secs != cached_sec) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char tmp[64];
+        snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d", (tm.tm_year + 1900) % 10000,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        memcpy(cached, tmp, 19);
+        cached[19] = '\0';
+        cached_sec = secs;
+    }
+    memcpy(out, cached, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
     out[24] = '\0';
 }

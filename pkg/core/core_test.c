@@ -65,6 +65,13 @@ static void test_buf(void **state)
     ks_buf_reset(&b);
     assert_int_equal(ks_buf_append_json_str(&b, "a\"b\\\n\x01", 6), KS_OK);
     assert_string_equal(b.data, "\"a\\\"b\\\\\\n\\u0001\"");
+    ks_buf_reset(&b);
+    /* Plain runs around escapes at both ends are copied whole. */
+    assert_int_equal(ks_buf_append_json_str(&b, "\tab+/=cd\"", 9), KS_OK);
+    assert_string_equal(b.data, "\"\\tab+/=cd\\\"\"");
+    ks_buf_reset(&b);
+    assert_int_equal(ks_buf_append_json_str(&b, "", 0), KS_OK);
+    assert_string_equal(b.data, "\"\"");
     char *out;
     size_t len;
     assert_int_equal(ks_buf_detach(&b, &out, &len), KS_OK);
@@ -122,6 +129,12 @@ static void test_rfc3339(void **state)
     char out[25];
     ks_format_rfc3339_ms(1795680681050, out);
     assert_string_equal(out, "2026-11-26T08:11:21.050Z");
+    ks_format_rfc3339_ms(1795680681999, out); /* same second: from the cache */
+    assert_string_equal(out, "2026-11-26T08:11:21.999Z");
+    ks_format_rfc3339_ms(1795680682007, out); /* next second */
+    assert_string_equal(out, "2026-11-26T08:11:22.007Z");
+    ks_format_rfc3339_ms(-1, out); /* before the epoch */
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
     ks_fake_clock fc;
     ks_fake_clock_init(&fc, 10, 20);
     ks_fake_clock_advance(&fc, 5);

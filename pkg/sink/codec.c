@@ -31,7 +31,11 @@ ks_err ks_codec_record_json(const ks_batch *b, const ks_out_record *r, ks_buf *o
     if (!err)
         err = ks_buf_append_json_str(out, b->stream, strlen(b->stream));
     if (!err)
-        err = ks_buf_appendf(out, ",\"arrival_timestamp\":\"%s\"}", ts);
+        err = ks_buf_append_str(out, ",\"arrival_timestamp\":\"");
+    if (!err)
+        err = ks_buf_append(out, ts, 24);
+    if (!err)
+        err = ks_buf_append(out, "\"}", 2);
     return err;
 }
 
