@@ -158,19 +158,20 @@ void ks_get_records_scratch_clean_up(ks_get_records_scratch *s)
     memset(s, 0, sizeof(*s));
 }
 
-static ks_err grow(void **p, size_t *cap, size_t need, size_t elem)
+/* The array p (*cap elements of elem bytes) with room for need elements: p itself, or p
+ * reallocated (capacity doubling from 16). NULL when out of memory (p is left as it was),
+ * and when nothing is needed and nothing was allocated. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return KS_OK;
+    if (need <= *cap && (p || need == 0))
+        return p;
     size_t n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return KS_ERR_NOMEM;
-    *p = q;
-    *cap = n;
-    return KS_OK;
+    void *q = realloc(p, n * elem);
+    if (q)
+        *cap = n;
+    return q;
 }
 
 static ks_err decode_child_shards(const cJSON *arr, ks_get_records_scratch *s,
@@ -184,11 +185,14 @@ static ks_err decode_child_shards(const cJSON *arr, ks_get_records_scratch *s,
         n++;
         n_parents += cJSON_IsArray(ps) ? (size_t)cJSON_GetArraySize(ps) : 0;
     }
-    ks_err err = grow((void **)&s->children, &s->children_cap, n, sizeof(*s->children));
-    if (!err)
-        err = grow((void **)&s->parents, &s->parents_cap, n_parents, sizeof(*s->parents));
-    if (err)
-        return err;
+    ks_child_shard *children = grow(s->children, &s->children_cap, n, sizeof(*s->children));
+    if (n && !children)
+        return KS_ERR_NOMEM;
+    s->children = children;
+    const char **parents = grow(s->parents, &s->parents_cap, n_parents, sizeof(*s->parents));
+    if (n_parents && !parents)
+        return KS_ERR_NOMEM;
+    s->parents = parents;
     size_t i = 0, pi = 0;
     cJSON_ArrayForEach(c, arr)
     {
@@ -204,7 +208,7 @@ static ks_err decode_child_shards(const cJSON *arr, ks_get_records_scratch *s,
         if (cJSON_IsArray(ps)) {
             cJSON_ArrayForEach(p, ps)
             {
-                if (cJSON_IsString(p)) {
+                if (cJSON_IsString(p) && pi < n_parents) { /* counted above */
                     s->parents[pi++] = p->valuestring;
                     cs->n_parents++;
                 }
@@ -227,9 +231,10 @@ ks_err ks_kinesis_decode_get_records(const cJSON *json, ks_get_records_scratch *
     if (recs && !cJSON_IsArray(recs))
         return KS_ERR_PARSE;
     size_t n = recs ? (size_t)cJSON_GetArraySize(recs) : 0;
-    ks_err err = grow((void **)&s->records, &s->records_cap, n, sizeof(*s->records));
-    if (err)
-        return err;
+    ks_record *records = grow(s->records, &s->records_cap, n, sizeof(*s->records));
+    if (n && !records)
+        return KS_ERR_NOMEM;
+    s->records = records;
     size_t i = 0, bytes = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, recs)
@@ -261,7 +266,7 @@ ks_err ks_kinesis_decode_get_records(const cJSON *json, ks_get_records_scratch *
         out->millis_behind_latest = mbl;
     const cJSON *children = field(json, "ChildShards");
     if (cJSON_IsArray(children)) {
-        err = decode_child_shards(children, s, out);
+        ks_err err = decode_child_shards(children, s, out);
         if (err)
             return err;
     }
@@ -365,9 +370,10 @@ ks_err ks_list_shards_consume(ks_list_shards_state *st, const cJSON *page)
             return KS_ERR_PARSE;
     }
     size_t n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
-    ks_err err = grow((void **)&st->shards, &st->cap, st->n_shards + n, sizeof(*st->shards));
-    if (err)
-        return err;
+    ks_shard *shards = grow(st->shards, &st->cap, st->n_shards + n, sizeof(*st->shards));
+    if (st->n_shards + n && !shards)
+        return KS_ERR_NOMEM;
+    st->shards = shards;
     cJSON_ArrayForEach(sh, arr)
     {
         const cJSON *seq = field(sh, "SequenceNumberRange");
