@@ -13,6 +13,7 @@ static void child_free(ks_lease_child *ch)
     free(ch->shard_id);
     free(ch->parents[0]);
     free(ch->parents[1]);
+    memset(ch, 0, sizeof(*ch)); /* no stale pointers left in the slot */
 }
 
 void ks_lease_children_clean_up(ks_lease_stream *st)
