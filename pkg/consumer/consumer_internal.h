@@ -61,6 +61,7 @@ struct ks_reader {
     ks_backoff nack_backoff;
     uint64_t replay_not_before_ms;
     int64_t millis_behind_latest;
+    uint64_t avg_record_b64; /* bytes per record of the last page: sizes the next one */
 
     /* Batches. */
     ks_tracker *tracker;

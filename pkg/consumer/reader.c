@@ -13,6 +13,12 @@
 #define KS_ERROR_BACKOFF_MAX_MS 10000
 #define KS_ITERATOR_TIMEOUT_MS 10000
 #define KS_GET_RECORDS_TIMEOUT_MS 30000
+/* Bytes of record data one GetRecords call may bring in, per shard. A whole page sits
+ * in memory until the sink takes it, so the page size is sized from this budget and the
+ * shard's average record size (AWS serves at most 2 MB/s per shard in at most 5 calls,
+ * so 512 KiB per call never holds a shard back on AWS). */
+#define KS_READ_AHEAD_BYTES (512 * 1024)
+#define KS_MIN_PAGE_RECORDS 10
 
 static uint64_t now_ms(const ks_engine *e)
 {
@@ -170,6 +176,12 @@ static void do_fetch(ks_reader *r)
     r->last_fetch_mono_ms = now_ms(r->engine);
     ks_reader_ref(r);
     int limit = (int)r->engine->config->input.get_records_limit;
+    uint64_t avg = r->avg_record_b64 ? r->avg_record_b64 : 1024;
+    uint64_t fit = KS_READ_AHEAD_BYTES / avg;
+    if (fit < KS_MIN_PAGE_RECORDS)
+        fit = KS_MIN_PAGE_RECORDS;
+    if (fit < (uint64_t)limit)
+        limit = (int)fit;
     ks_err err = ks_kinesis_get_records(r->engine->kinesis, r->iterator, limit, on_records, r);
     if (err)
         on_records(r, err, NULL);
@@ -284,6 +296,10 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
         }
         ks_metric_add(r->m_records, (double)res->n_records);
         ks_metric_add(r->m_bytes, (double)bytes);
+        size_t b64 = 0;
+        for (size_t i = 0; i < res->n_records; i++)
+            b64 += res->records[i].data_b64_len + 64; /* + keys and bookkeeping */
+        r->avg_record_b64 = b64 / res->n_records;
         free(r->last_read_sequence);
         r->last_read_sequence = ks_strdup(res->records[res->n_records - 1].sequence_number);
         if (ks_reader_take_records(r, res->records, res->n_records) != KS_OK) {
