@@ -12,6 +12,12 @@ APT_PKGS=(
   nodejs npm yamllint shellcheck unzip
 )
 
+# The image test (KS_IMAGE_TEST=1, set by .ci/run) builds the container image with a
+# private dockerd and a debootstrapped base: see scripts/image.sh.
+if [[ ${KS_IMAGE_TEST:-0} == 1 ]]; then
+  APT_PKGS+=(docker.io debootstrap)
+fi
+
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
