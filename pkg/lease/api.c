@@ -29,15 +29,25 @@ static bool add_waiter(ks_held *h, ks_lease_done_cb cb, void *ud)
     return true;
 }
 
+/* The held lease, with cb queued on it; NULL when it is not held or the waiter cannot be
+ * queued, after cb has been answered (KS_ERR_NOT_FOUND, KS_ERR_NOMEM). */
+static ks_held *held_with_waiter(ks_lease_coordinator *c, const char *stream, const char *shard_id,
+                                 ks_lease_done_cb cb, void *ud)
+{
+    ks_held *h = ks_lease_find(c, stream, shard_id);
+    if (h && add_waiter(h, cb, ud))
+        return h;
+    if (cb)
+        cb(ud, h ? KS_ERR_NOMEM : KS_ERR_NOT_FOUND);
+    return NULL;
+}
+
 void ks_lease_commit_now(ks_lease_coordinator *c, const char *stream, const char *shard_id,
                          ks_lease_done_cb cb, void *ud)
 {
-    ks_held *h = ks_lease_find(c, stream, shard_id);
-    if (!h || !add_waiter(h, cb, ud)) {
-        if (cb)
-            cb(ud, h ? KS_ERR_NOMEM : KS_ERR_NOT_FOUND);
+    ks_held *h = held_with_waiter(c, stream, shard_id, cb, ud);
+    if (!h)
         return;
-    }
     h->commit_now = true;
     h->next_try_ms = 0;
     ks_lease_kick(c, h);
@@ -57,12 +67,9 @@ void ks_lease_shard_end(ks_lease_coordinator *c, const char *stream, const char 
 void ks_lease_release(ks_lease_coordinator *c, const char *stream, const char *shard_id,
                       ks_lease_done_cb cb, void *ud)
 {
-    ks_held *h = ks_lease_find(c, stream, shard_id);
-    if (!h || !add_waiter(h, cb, ud)) {
-        if (cb)
-            cb(ud, h ? KS_ERR_NOMEM : KS_ERR_NOT_FOUND);
+    ks_held *h = held_with_waiter(c, stream, shard_id, cb, ud);
+    if (!h)
         return;
-    }
     if (h->phase == KS_HELD_ACTIVE)
         h->phase = KS_HELD_RELEASING;
     h->next_try_ms = 0;

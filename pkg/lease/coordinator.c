@@ -225,15 +225,26 @@ static void schedule_rebalance(ks_lease_coordinator *c, uint64_t delay_ms)
     uv_timer_start(&c->rebalance_timer, on_rebalance_timer, delay_ms, 0);
 }
 
-static void query_stream(ks_lease_coordinator *c, ks_lease_stream *st)
+/* An operation of the rebalance cycle on stream st; NULL when out of memory, after the
+ * cycle has moved on to the next stream. */
+static ks_lease_op *cycle_op_new(ks_lease_coordinator *c, ks_lease_op_kind kind,
+                                 ks_lease_stream *st)
 {
-    ks_lease_op *op = ks_lease_op_new(c, KS_OP_QUERY);
+    ks_lease_op *op = ks_lease_op_new(c, kind);
     if (!op) {
         c->cycle_stream++;
         cycle_next(c);
-        return;
+        return NULL;
     }
     op->st = st;
+    return op;
+}
+
+static void query_stream(ks_lease_coordinator *c, ks_lease_stream *st)
+{
+    ks_lease_op *op = cycle_op_new(c, KS_OP_QUERY, st);
+    if (!op)
+        return;
     ks_err err = ks_dynamo_query_all(c->dynamo, c->in->dynamodb.table, KS_ATTR_STREAM, st->name,
                                      on_cb_op_items, op);
     if (err)
@@ -375,13 +386,9 @@ static void cycle_next(ks_lease_coordinator *c)
         query_stream(c, st);
         return;
     }
-    ks_lease_op *op = ks_lease_op_new(c, KS_OP_LIST);
-    if (!op) {
-        c->cycle_stream++;
-        cycle_next(c);
+    ks_lease_op *op = cycle_op_new(c, KS_OP_LIST, st);
+    if (!op)
         return;
-    }
-    op->st = st;
     ks_err err = ks_kinesis_list_shards(c->kinesis, st->name, on_shards, op);
     if (err)
         on_shards(op, err, NULL, 0);
