@@ -104,32 +104,17 @@ static ks_err replace_records(ks_batch *b, const ks_buf *archive)
     ks_buf_init(&b64);
     ks_err rc = ks_base64_encode(archive->data ? archive->data : "", archive->len, &b64);
     const ks_out_record *last = &b->records[b->n_records - 1];
-    ks_out_record nr = {0};
+    ks_out_record nr;
     if (!rc)
-        rc = ks_buf_detach(&b64, &nr.data_b64, &nr.data_b64_len);
-    nr.partition_key = ks_strdup(last->partition_key);
-    nr.sequence_number = ks_strdup(last->sequence_number);
-    if (rc || !nr.data_b64 || !nr.partition_key || !nr.sequence_number) {
-        free(nr.data_b64);
-        free(nr.partition_key);
-        free(nr.sequence_number);
-        ks_buf_clean_up(&b64);
-        return rc ? rc : KS_ERR_NOMEM;
-    }
-    nr.arrival_ms = last->arrival_ms;
+        rc = ks_out_record_set(&nr, b64.data ? b64.data : "", b64.len, last->partition_key,
+                               last->sequence_number, last->arrival_ms);
+    ks_buf_clean_up(&b64);
+    if (rc)
+        return rc;
     nr.data_len = archive->len;
-    for (size_t i = 0; i < b->n_records; i++) {
-        free(b->records[i].data_b64);
-        free(b->records[i].partition_key);
-        free(b->records[i].sequence_number);
-    }
-    ks_out_record *first = &b->records[0];
-    first->data_b64 = nr.data_b64;
-    first->data_b64_len = nr.data_b64_len;
-    first->partition_key = nr.partition_key;
-    first->sequence_number = nr.sequence_number;
-    first->arrival_ms = nr.arrival_ms;
-    first->data_len = nr.data_len;
+    for (size_t i = 0; i < b->n_records; i++)
+        ks_out_record_clean_up(&b->records[i]);
+    b->records[0] = nr;
     b->n_records = 1;
     b->data_bytes = nr.data_len;
     return KS_OK;

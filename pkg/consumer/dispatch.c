@@ -357,7 +357,8 @@ void ks_engine_on_sink_ready(void *ud)
     size_t n = e->n_readers;
     if (!n)
         return;
-    ks_reader **list = calloc(n, sizeof(*list));
+    /* An array of reader pointers (not readers). */
+    ks_reader **list = calloc(n, sizeof(*list)); // NOLINT(bugprone-sizeof-expression)
     if (!list)
         return;
     size_t i = 0;

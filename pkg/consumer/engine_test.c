@@ -49,7 +49,9 @@ static void answer(fake_sink *f, size_t i, ks_delivery d)
 {
     assert_true(i < f->n_held);
     ks_batch *b = f->held[i];
-    memmove(&f->held[i], &f->held[i + 1], (f->n_held - i - 1) * sizeof(f->held[0]));
+    /* held is an array of batch pointers: move pointers. */
+    memmove(&f->held[i], &f->held[i + 1],
+            (f->n_held - i - 1) * sizeof(f->held[0])); // NOLINT(bugprone-sizeof-expression)
     f->n_held--;
     f->base.cb.on_result(f->base.cb.ud, b, d, d == KS_DELIVERY_NACK ? "test" : NULL);
 }

@@ -23,24 +23,40 @@ ks_err ks_batch_new(const char *stream, const char *shard_id, ks_batch **out)
     return KS_OK;
 }
 
-/* Copies n bytes exactly (embedded NULs included) and terminates them. */
-static char *dup_bytes(const char *s, size_t n)
+void ks_out_record_clean_up(ks_out_record *r)
 {
-    char *p = malloc(n + 1);
-    if (!p)
-        return NULL;
-    if (n)
-        memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
+    free(r->data_b64); /* the keys live in the same block */
+    memset(r, 0, sizeof(*r));
 }
 
-static void record_clean_up(ks_out_record *r)
+ks_err ks_out_record_set(ks_out_record *r, const char *data_b64, size_t data_b64_len,
+                         const char *partition_key, const char *sequence_number, int64_t arrival_ms)
 {
-    free(r->data_b64);
-    free(r->partition_key);
-    free(r->sequence_number);
+    if (!data_b64 && data_b64_len)
+        return KS_ERR_INVALID;
+    const char *pk = partition_key ? partition_key : "";
+    const char *seq = sequence_number ? sequence_number : "";
+    size_t pk_len = strlen(pk), seq_len = strlen(seq);
+    /* data (embedded NULs kept), NUL, key, NUL, sequence, NUL */
+    char *block = malloc(data_b64_len + pk_len + seq_len + 3);
+    if (!block)
+        return KS_ERR_NOMEM;
     memset(r, 0, sizeof(*r));
+    if (data_b64_len)
+        memcpy(block, data_b64, data_b64_len);
+    block[data_b64_len] = '\0';
+    r->data_b64 = block;
+    r->data_b64_len = data_b64_len;
+    r->partition_key = block + data_b64_len + 1;
+    memcpy(r->partition_key, pk, pk_len + 1);
+    r->sequence_number = r->partition_key + pk_len + 1;
+    memcpy(r->sequence_number, seq, seq_len + 1);
+    r->arrival_ms = arrival_ms;
+    /* Invalid base64 is delivered as the received text (see codec.h), so that is
+     * its length then. */
+    if (!ks_base64_decoded_len(r->data_b64, data_b64_len, &r->data_len))
+        r->data_len = data_b64_len;
+    return KS_OK;
 }
 
 void ks_batch_destroy(ks_batch *b)
@@ -48,7 +64,7 @@ void ks_batch_destroy(ks_batch *b)
     if (!b)
         return;
     for (size_t i = 0; i < b->n_records; i++)
-        record_clean_up(&b->records[i]);
+        ks_out_record_clean_up(&b->records[i]);
     free(b->records);
     free(b->stream);
     free(b->shard_id);
@@ -58,7 +74,7 @@ void ks_batch_destroy(ks_batch *b)
 ks_err ks_batch_add(ks_batch *b, const char *data_b64, size_t data_b64_len,
                     const char *partition_key, const char *sequence_number, int64_t arrival_ms)
 {
-    if (!b || (!data_b64 && data_b64_len))
+    if (!b)
         return KS_ERR_INVALID;
     if (b->n_records == b->cap_records) {
         size_t cap = b->cap_records ? b->cap_records * 2 : 16;
@@ -69,20 +85,10 @@ ks_err ks_batch_add(ks_batch *b, const char *data_b64, size_t data_b64_len,
         b->cap_records = cap;
     }
     ks_out_record *r = &b->records[b->n_records];
-    memset(r, 0, sizeof(*r));
-    r->data_b64 = dup_bytes(data_b64, data_b64_len);
-    r->data_b64_len = data_b64_len;
-    r->partition_key = ks_strdup(partition_key ? partition_key : "");
-    r->sequence_number = ks_strdup(sequence_number ? sequence_number : "");
-    r->arrival_ms = arrival_ms;
-    if (!r->data_b64 || !r->partition_key || !r->sequence_number) {
-        record_clean_up(r);
-        return KS_ERR_NOMEM;
-    }
-    /* Invalid base64 is delivered as the received text (see codec.h), so that is
-     * its length then. */
-    if (!ks_base64_decoded_len(r->data_b64, data_b64_len, &r->data_len))
-        r->data_len = data_b64_len;
+    ks_err err =
+        ks_out_record_set(r, data_b64, data_b64_len, partition_key, sequence_number, arrival_ms);
+    if (err)
+        return err;
     b->n_records++;
     b->data_bytes += r->data_len;
     return KS_OK;

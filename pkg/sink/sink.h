@@ -48,6 +48,14 @@ ks_err ks_batch_add(ks_batch *b, const char *data_b64, size_t data_b64_len,
                     const char *partition_key, const char *sequence_number, int64_t arrival_ms);
 const char *ks_batch_last_sequence(const ks_batch *b); /* NULL if empty */
 
+/* A record's three strings live in ONE allocation owned by data_b64 (partition_key and
+ * sequence_number point into it): one malloc per record on the hot path. These two
+ * functions are the only way to fill or free a record. */
+ks_err ks_out_record_set(ks_out_record *r, const char *data_b64, size_t data_b64_len,
+                         const char *partition_key, const char *sequence_number,
+                         int64_t arrival_ms);
+void ks_out_record_clean_up(ks_out_record *r);
+
 typedef enum ks_delivery { KS_DELIVERY_ACK = 0, KS_DELIVERY_NACK } ks_delivery;
 
 typedef struct ks_sink ks_sink;
