@@ -354,6 +354,16 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
     call->resp_headers[call->n_resp_headers].name = name;
     call->resp_headers[call->n_resp_headers].value = value;
     call->n_resp_headers++;
+    /* Reserve the announced body once instead of doubling up to it: with many shards
+     * reading large pages at once, doubling can hold nearly twice the data. Capped so a
+     * bogus length cannot make us allocate much up front. */
+    if (strcmp(name, "content-length") == 0 && call->resp_body.len == 0) {
+        char *endp = NULL;
+        unsigned long long len = strtoull(value, &endp, 10);
+        if (endp && *endp == '\0' && len > 0 && len <= 16ull * 1024 * 1024 &&
+            ks_buf_reserve(&call->resp_body, (size_t)len) != KS_OK)
+            return 0;
+    }
     return n;
 }
 
