@@ -37,7 +37,7 @@ ITEST_BINS := $(patsubst e2e/itest/%.c,$(BUILD)/itest/%,$(ITEST_SRCS))
 all: bin/kinesis-sidecar
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | sort
+	@grep -E '^[a-z0-9-]+:.*## ' Makefile | sed 's/:.*## /\t/' | sort
 
 deps: ## install Debian and npm packages (idempotent)
 	@scripts/install-deps.sh
