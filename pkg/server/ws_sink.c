@@ -144,6 +144,20 @@ static void client_fail_all(ks_ws_sink *s, ws_client *c, const char *reason)
     }
 }
 
+/* Starts closing c: it takes no more batches, what it held is NACKed now, once, and the
+ * next writeable callback sends the close frame with code and reason as the last thing
+ * written (on_writeable), then drops the connection. The client stays in the list until
+ * LWS_CALLBACK_CLOSED. */
+static void client_close(ks_ws_sink *s, ws_client *c, unsigned code, const char *reason,
+                         const char *nack_reason)
+{
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+    client_fail_all(s, c, nack_reason);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5); /* a client that never reads */
+    lws_callback_on_writable(c->wsi);
+}
+
 static ks_err encode_batch(ks_ws_sink *s, const ks_batch *b, ws_entry *e)
 {
     snprintf(e->id, sizeof(e->id), "%llu-%llu", (unsigned long long)b->id,
@@ -196,10 +210,7 @@ static void timer_cb(uv_timer_t *t)
                 /* Not even read in time: the client is stuck. Close it; that NACKs all. */
                 KS_WARN("websocket client %s: batch %s not read within ack_timeout; closing",
                         c->peer, e->id);
-                c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
-                snprintf(c->close_reason, sizeof(c->close_reason), "ack timeout");
-                client_fail_all(s, c, "timeout");
-                lws_callback_on_writable(c->wsi);
+                client_close(s, c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "ack timeout", "timeout");
                 freed = true;
                 break;
             }
@@ -347,12 +358,9 @@ static void ws_destroy(ks_sink *base)
     while (s->clients) {
         ws_client *c = s->clients;
         s->clients = c->next;
-        client_fail_all(s, c, "sink destroyed");
+        client_close(s, c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down", "sink destroyed");
         c->sink = NULL;
         c->prev = c->next = NULL;
-        c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-        snprintf(c->close_reason, sizeof(c->close_reason), "shutting down");
-        lws_callback_on_writable(c->wsi);
     }
     if (s->timer) {
         uv_timer_stop(s->timer);
@@ -378,15 +386,18 @@ static const ks_sink_vtable ws_vtable = {
 
 /* ---------------- lws protocol ---------------- */
 
-/* Closes c with a code and reason after a client protocol error; returns -1 for lws. */
+/* Closes c with a code and reason after a client protocol error. Returns 0: the close
+ * goes through client_close(), not through lws (lws_close_reason() plus -1 from the
+ * receive callback), which would leave c a candidate for batches until
+ * LWS_CALLBACK_CLOSED and write them after the close frame. */
 static int refuse(ks_ws_sink *s, ws_client *c, unsigned code, const char *counter_reason,
                   const char *reason)
 {
     KS_WARN("websocket client %s: closing (%u): %s", c->peer, code, reason);
     count_labeled(s, "websocket_protocol_errors_total", k_errors_help, "reason", counter_reason);
-    lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)reason,
-                     strlen(reason) < 120 ? strlen(reason) : 120);
-    return -1;
+    client_close(s, c, code, reason, "disconnect");
+    maybe_ready(s);
+    return 0;
 }
 
 static bool is_late(const ws_client *c, const char *id)

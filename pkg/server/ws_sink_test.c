@@ -465,6 +465,68 @@ static void test_bad_client_messages(void **state)
     stop(f);
 }
 
+typedef struct wait_metric {
+    fx *f;
+    const char *name, *labels;
+    double v;
+} wait_metric;
+
+static bool metric_reached(void *ud)
+{
+    wait_metric *w = ud;
+    return metric(w->f, w->name, w->labels) >= w->v;
+}
+
+/* A refused client stays in the client list until lws reports it closed. In between it
+ * must take no batch: what it held is NACKed once, and the close frame with the code and
+ * reason is the last thing it receives. */
+static void test_refused_client_takes_no_batch(void **state)
+{
+    (void)state;
+    fx *f = start(30000, 64, NULL);
+    ks_srvtest_ws *ws = connect_client(f, NULL);
+    assert_true(n_clients_is(f, 1));
+    ks_batch *held = batch("s", 1, 4);
+    assert_int_equal(ks_sink_submit(f->sink, held), KS_OK);
+    expect_msgs(f, ws, 1);
+    ks_srvtest_ws_send_text(ws, "not json");
+    wait_metric w = {f, "websocket_protocol_errors_total", "reason=\"malformed\"", 1};
+    assert_true(ks_srvtest_run_until(&f->loop, metric_reached, &w, 5000));
+    /* Refused: what it held is NACKed now, and it is no longer a candidate. */
+    assert_int_equal(f->n_results, 1);
+    assert_ptr_equal(f->results[0].batch, held);
+    assert_int_equal(f->results[0].d, KS_DELIVERY_NACK);
+    assert_int_equal(ks_ws_sink_in_flight(f->sink), 0);
+    assert_false(ks_sink_writable(f->sink));
+    assert_false(f->sink->vt->connected(f->sink));
+    ks_batch *next = batch("s", 1, 4);  /* same shard: no affinity to the refused client */
+    ks_batch *other = batch("t", 1, 4); /* another shard: no least-loaded pick either */
+    assert_int_equal(ks_sink_submit(f->sink, next), KS_ERR_AGAIN);
+    assert_int_equal(ks_sink_submit(f->sink, other), KS_ERR_AGAIN);
+    assert_true(ks_srvtest_run_until(&f->loop, is_closed, ws, 5000));
+    assert_int_equal(ws->close_code, 1008);
+    assert_string_equal(ws->close_reason, "malformed message: not a JSON object");
+    assert_true(n_clients_is(f, 0));
+    assert_int_equal(ws->n_msgs, 1);   /* nothing written after the refusal */
+    assert_int_equal(f->n_results, 1); /* NACKed once, not again on LWS_CALLBACK_CLOSED */
+    assert_true(metric(f, "websocket_nacks_total", "cause=\"disconnect\"") == 1);
+
+    /* The next client gets both batches. */
+    ks_srvtest_ws *ok = connect_client(f, NULL);
+    assert_true(n_clients_is(f, 1));
+    assert_int_equal(ks_sink_submit(f->sink, next), KS_OK);
+    assert_int_equal(ks_sink_submit(f->sink, other), KS_OK);
+    expect_msgs(f, ok, 2);
+    answer(ok, &ok->msgs[0], "ack");
+    answer(ok, &ok->msgs[1], "ack");
+    expect_results(f, 3);
+    assert_int_equal(f->results[1].d, KS_DELIVERY_ACK);
+    assert_int_equal(f->results[2].d, KS_DELIVERY_ACK);
+    ks_srvtest_ws_free(ws);
+    ks_srvtest_ws_free(ok);
+    stop(f);
+}
+
 static void test_token_and_path(void **state)
 {
     (void)state;
@@ -539,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_shard_affinity_two_clients),
         cmocka_unit_test(test_max_in_flight_back_pressure),
         cmocka_unit_test(test_bad_client_messages),
+        cmocka_unit_test(test_refused_client_takes_no_batch),
         cmocka_unit_test(test_token_and_path),
         cmocka_unit_test(test_large_batch_fragmented),
         cmocka_unit_test(test_destroy_nacks_and_closes),
