@@ -121,10 +121,7 @@ bool ks_lease_dynamo_healthy(const ks_lease_coordinator *c)
 {
     if (!c->ever_ok || !c->table_ready)
         return false;
-    uint64_t window = (uint64_t)c->in->lease_period_ms;
-    if (c->n_held == 0)
-        window += (uint64_t)c->in->rebalance_period_ms;
-    return ks_lease_now(c) - c->last_ok_ms < window;
+    return ks_lease_now(c) - c->last_ok_ms < c->last_ok_window_ms;
 }
 
 size_t ks_lease_held(const ks_lease_coordinator *c)

@@ -107,6 +107,9 @@ void ks_lease_mark_ok(ks_lease_coordinator *c)
 {
     c->ever_ok = true;
     c->last_ok_ms = ks_lease_now(c);
+    c->last_ok_window_ms = (uint64_t)c->in->lease_period_ms;
+    if (c->n_held == 0)
+        c->last_ok_window_ms += (uint64_t)c->in->rebalance_period_ms;
 }
 
 void ks_lease_check_stopped(ks_lease_coordinator *c)

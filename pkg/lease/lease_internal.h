@@ -124,6 +124,11 @@ struct ks_lease_coordinator {
 
     bool ever_ok;
     uint64_t last_ok_ms; /* last successful DynamoDB write (or Query) */
+    /* How long that success vouches for the DynamoDB path, fixed when it happened:
+     * lease_period for a write while holding leases, plus rebalance_period for a standby
+     * (which only queries, once per cycle). Fixing it then keeps self-fencing (which
+     * drops every lease when DynamoDB is gone) from stretching the window afterwards. */
+    uint64_t last_ok_window_ms;
     ks_lease_done_cb stop_cb;
     void *stop_ud;
 
