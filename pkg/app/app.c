@@ -390,7 +390,10 @@ ks_err ks_app_new(const ks_app_options *opts, ks_app **out)
         err = ks_ws_sink_new(app->server, &cfg->output.websocket, app->metrics, &scb, &app->sink);
     } else {
         char msg[256] = "";
-        err = ks_fifo_sink_new_ex(app->loop, &cfg->output.fifo, NULL, &scb, &app->sink, msg,
+        /* The pipe buffer is 64 KiB: 1 MiB of encoded batches waiting keeps it full
+         * without holding every shard's page twice (decoded and encoded). */
+        ks_fifo_sink_options fo = {.max_queued_batches = 4, .max_queued_bytes = 1024 * 1024};
+        err = ks_fifo_sink_new_ex(app->loop, &cfg->output.fifo, &fo, &scb, &app->sink, msg,
                                   sizeof(msg));
         if (err)
             ks_log(KS_LOG_ERROR, "cannot set up the FIFO %s: %s", cfg->output.fifo.path, msg);

@@ -19,11 +19,16 @@ typedef enum ks_slot_state {
 
 typedef struct ks_reader ks_reader;
 
+/* Read-ahead bytes counted per record on top of its base64 data: its key, sequence
+ * number, record struct and allocation overhead (measured: ~150-200 bytes). */
+#define KS_RECORD_OVERHEAD_BYTES 160
+
 typedef struct ks_slot {
     ks_batch *batch;
     ks_slot_state state;
     bool orphan; /* the reader is gone: on result just free */
     uint64_t tracker_id;
+    size_t bytes; /* read-ahead bytes it holds while QUEUED (see ks_engine.buffered_bytes) */
     ks_reader *reader;
     struct ks_slot *prev, *next;
 } ks_slot;
@@ -71,7 +76,10 @@ struct ks_reader {
     size_t queued_records;  /* QUEUED slots' records */
     size_t in_sink_records; /* IN_SINK slots' records: bounded by checkpoint_limit */
 
-    ks_batch *open; /* batch being filled by the batching policy */
+    ks_batch *open;        /* batch being filled by the batching policy */
+    size_t open_bytes;     /* read-ahead bytes of the open batch */
+    size_t reserved_bytes; /* read-ahead reserved by the GetRecords call in flight */
+    bool waiting_budget;   /* a fetch waits for the engine's read-ahead budget */
     uint64_t open_since_mono_ms;
 
     uv_timer_t fetch_timer;
@@ -97,6 +105,11 @@ struct ks_engine {
     ks_reader *readers;
     size_t n_readers;
     size_t rr_start; /* round robin over readers when the sink frees up */
+    /* Read-ahead: bytes fetched (or being fetched) and not yet handed to the sink, over
+     * all shards. Fetches wait while it is over the budget, so memory does not grow with
+     * the number of shards. */
+    size_t buffered_bytes;
+    bool kicking;
     bool paused;
     bool draining;
     bool drained;
@@ -119,6 +132,7 @@ void ks_reader_ref(ks_reader *r);
 void ks_reader_unref(ks_reader *r);
 
 /* dispatch.c: batches, sink results, checkpoints */
+void ks_engine_account(ks_engine *e, int64_t delta_bytes);
 ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n);
 void ks_reader_flush_open(ks_reader *r);
 void ks_reader_pump(ks_reader *r);

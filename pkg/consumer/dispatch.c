@@ -12,6 +12,26 @@ static uint64_t now_ms(const ks_engine *e)
     return ks_clock_mono_ms(e->clock);
 }
 
+/* Changes the engine's read-ahead total; when it falls back under the budget, readers
+ * that waited for it fetch again. */
+void ks_engine_account(ks_engine *e, int64_t delta_bytes)
+{
+    if (delta_bytes < 0 && (size_t)-delta_bytes > e->buffered_bytes)
+        e->buffered_bytes = 0;
+    else
+        e->buffered_bytes = (size_t)((int64_t)e->buffered_bytes + delta_bytes);
+    if (delta_bytes >= 0 || e->kicking)
+        return;
+    e->kicking = true;
+    for (ks_reader *r = e->readers; r; r = r->next) {
+        if (!r->waiting_budget)
+            continue;
+        r->waiting_budget = false;
+        ks_reader_schedule_fetch(r); /* sets the flag again if still over budget */
+    }
+    e->kicking = false;
+}
+
 static void update_uncommitted(ks_reader *r)
 {
     ks_metric_set(r->m_uncommitted, (double)ks_tracker_in_flight(r->tracker));
@@ -35,7 +55,7 @@ static void unlink_slot(ks_reader *r, ks_slot *s)
 
 /* Registers a built batch with the tracker and queues it for the sink. */
 static ks_err append_slot(ks_reader *r, ks_batch *b, const char *first_seq, const char *last_seq,
-                          size_t count)
+                          size_t count, size_t bytes)
 {
     ks_slot *s = calloc(1, sizeof(*s));
     if (!s)
@@ -47,6 +67,7 @@ static ks_err append_slot(ks_reader *r, ks_batch *b, const char *first_seq, cons
     }
     s->batch = b;
     s->reader = r;
+    s->bytes = bytes;
     s->state = KS_SLOT_QUEUED;
     b->owner_ud = s;
     s->prev = r->tail;
@@ -77,9 +98,12 @@ void ks_reader_flush_open(ks_reader *r)
     ks_batch *b = r->open;
     if (!b)
         return;
+    size_t bytes = r->open_bytes;
     r->open = NULL;
+    r->open_bytes = 0;
     uv_timer_stop(&r->batch_timer);
     if (b->n_records == 0) {
+        ks_engine_account(e, -(int64_t)bytes);
         ks_batch_destroy(b);
         return;
     }
@@ -90,8 +114,9 @@ void ks_reader_flush_open(ks_reader *r)
     if (e->policy && ks_batch_policy_flush(e->policy, b) != KS_OK)
         ks_log_shard(KS_LOG_WARN, r->stream, r->shard_id,
                      "batch processors failed; delivering the batch unprocessed");
-    ks_err err = first && last ? append_slot(r, b, first, last, count) : KS_ERR_NOMEM;
+    ks_err err = first && last ? append_slot(r, b, first, last, count, bytes) : KS_ERR_NOMEM;
     if (err) {
+        ks_engine_account(e, -(int64_t)bytes);
         /* Not tracked means never delivered: the records are read again after the
          * lease moves. Dropping tracking silently would break at-least-once, so stop
          * reading past this point by forgetting the iterator. */
@@ -136,6 +161,9 @@ ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n)
                                   rec->sequence_number, rec->arrival_ms);
         if (err)
             return err;
+        size_t bytes = rec->data_b64_len + KS_RECORD_OVERHEAD_BYTES;
+        r->open_bytes += bytes;
+        ks_engine_account(e, (int64_t)bytes);
         bool flush;
         if (e->policy)
             flush = ks_batch_policy_should_flush(e->policy, r->open,
@@ -159,6 +187,8 @@ void ks_reader_drop_unsent(ks_reader *r)
         uv_timer_stop(&r->batch_timer);
         ks_batch_destroy(r->open);
         r->open = NULL;
+        ks_engine_account(r->engine, -(int64_t)r->open_bytes);
+        r->open_bytes = 0;
     }
     for (ks_slot *s = r->head, *next; s; s = next) {
         next = s->next;
@@ -166,6 +196,7 @@ void ks_reader_drop_unsent(ks_reader *r)
             continue;
         r->queued_records -= s->batch->n_records;
         unlink_slot(r, s);
+        ks_engine_account(r->engine, -(int64_t)s->bytes);
         ks_batch_destroy(s->batch);
         free(s);
     }
@@ -219,8 +250,10 @@ void ks_reader_pump(ks_reader *r)
         s->batch->attempts++;
         ks_reader_ref(r); /* held by the sink until the result */
         ks_err err = ks_sink_submit(e->sink, s->batch);
-        if (err == KS_OK)
+        if (err == KS_OK) {
+            ks_engine_account(e, -(int64_t)s->bytes); /* the sink holds it now */
             continue;
+        }
         /* Refused: put it back. KS_ERR_AGAIN waits for on_ready. */
         s->state = KS_SLOT_QUEUED;
         s->batch->attempts--;
@@ -332,6 +365,7 @@ void ks_engine_on_sink_result(void *ud, ks_batch *batch, ks_delivery result, con
         } else {
             s->state = KS_SLOT_QUEUED;
             r->queued_records += n;
+            ks_engine_account(e, (int64_t)s->bytes);
             r->send_cursor = r->head;
             r->replay_not_before_ms = now_ms(e) + ks_backoff_next(&r->nack_backoff, ks_rand32());
             ks_log_shard(KS_LOG_DEBUG, r->stream, r->shard_id, "batch %llu nacked (%s); replaying",

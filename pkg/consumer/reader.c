@@ -19,6 +19,8 @@
  * so 512 KiB per call never holds a shard back on AWS). */
 #define KS_READ_AHEAD_BYTES (512 * 1024)
 #define KS_MIN_PAGE_RECORDS 10
+/* All shards together: fetches wait while this much is read and not yet handed over. */
+#define KS_READ_AHEAD_TOTAL_BYTES (2 * 1024 * 1024)
 
 static uint64_t now_ms(const ks_engine *e)
 {
@@ -182,6 +184,8 @@ static void do_fetch(ks_reader *r)
         fit = KS_MIN_PAGE_RECORDS;
     if (fit < (uint64_t)limit)
         limit = (int)fit;
+    r->reserved_bytes = (size_t)limit * avg;
+    ks_engine_account(r->engine, (int64_t)r->reserved_bytes);
     ks_err err = ks_kinesis_get_records(r->engine->kinesis, r->iterator, limit, on_records, r);
     if (err)
         on_records(r, err, NULL);
@@ -208,6 +212,10 @@ void ks_reader_schedule_fetch(ks_reader *r)
         return;
     if (r->in_sink_records >= (size_t)e->config->input.checkpoint_limit)
         return;
+    if (e->buffered_bytes >= KS_READ_AHEAD_TOTAL_BYTES) {
+        r->waiting_budget = true; /* ks_engine_account kicks it when there is room */
+        return;
+    }
     uint64_t now = now_ms(e);
     uint64_t at = r->next_fetch_not_before_ms;
     uint64_t min_at = r->last_fetch_mono_ms ? r->last_fetch_mono_ms + KS_MIN_FETCH_INTERVAL_MS : 0;
@@ -268,6 +276,9 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
     ks_reader *r = ud;
     ks_engine *e = r->engine;
     r->fetch_pending = false;
+    size_t reserved = r->reserved_bytes;
+    r->reserved_bytes = 0;
+    ks_engine_account(e, -(int64_t)reserved);
     if (r->state == KS_READER_DEAD) {
         ks_reader_unref(r);
         return;
@@ -298,7 +309,7 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
         ks_metric_add(r->m_bytes, (double)bytes);
         size_t b64 = 0;
         for (size_t i = 0; i < res->n_records; i++)
-            b64 += res->records[i].data_b64_len + 64; /* + keys and bookkeeping */
+            b64 += res->records[i].data_b64_len + KS_RECORD_OVERHEAD_BYTES;
         r->avg_record_b64 = b64 / res->n_records;
         free(r->last_read_sequence);
         r->last_read_sequence = ks_strdup(res->records[res->n_records - 1].sequence_number);
