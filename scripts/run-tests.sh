@@ -82,7 +82,10 @@ run_e2e() {
     grep -E "${KS_E2E_FILTER:-.}")
   ((${#files[@]})) || return 0
   log="$logdir/e2e.tap"
-  node --test --test-concurrency=1 --test-reporter=tap "${files[@]}" >"$log" 2>&1
+  # A hung test fails after 10 minutes (the image test builds for longer only cold, and
+  # sets its own timeout); the whole e2e run is capped at 45 minutes.
+  timeout 2700 node --test --test-concurrency=1 --test-timeout=600000 --test-reporter=tap \
+    "${files[@]}" >"$log" 2>&1
   rc=$?
   p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -1)
   f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -1)

@@ -9,7 +9,9 @@ import { startWsSidecar, admin, statusLeases } from './util.mjs';
 const LEASE_MS = 3000; // PERIODS.leasePeriod
 
 /** Polls /ping every 100 ms until stopped; collects whatever was not a 200. */
-function pinger(sc) {
+/** Polls /ping every 100 ms until stop(); stopped by t.after too, so a failing test
+ * never leaves the loop running (it would keep the test process alive). */
+function pinger(t, sc) {
   const failures = [];
   let n = 0;
   let stop = false;
@@ -26,7 +28,7 @@ function pinger(sc) {
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  return {
+  const handle = {
     failures,
     async stop() {
       stop = true;
@@ -34,6 +36,8 @@ function pinger(sc) {
       return n;
     },
   };
+  t.after(() => handle.stop());
+  return handle;
 }
 
 async function ready(sc) {
@@ -66,7 +70,7 @@ test('/ready: 503 until the first lease is held, then 200; 503 while draining; /
   t.after(() => proxy.stop());
   await proxy.down({ mode: 'reset' }); // accepts and resets: attempts are counted
   const { sc } = await startWsSidecar(t, { ...env, dynamoEndpoint: proxy.endpoint }, { stream: 'p2' });
-  const ping = pinger(sc);
+  const ping = pinger(t, sc);
 
   const before = await ready(sc);
   assert.equal(before.status, 503);
@@ -104,7 +108,7 @@ test('/ready: 200 on a standby whose shards are all held by a live peer', async 
   const a = await startWsSidecar(t, env, { name: 'a', stream: 'p1', env: { KS_CLIENT_ID: 'a' } });
   await waitReady(a.sc, 200, 15000, (j) => j.leases_held === 1);
   const b = await startWsSidecar(t, env, { name: 'b', stream: 'p1', env: { KS_CLIENT_ID: 'b' }, logLevel: 'DEBUG' });
-  const ping = pinger(b.sc);
+  const ping = pinger(t, b.sc);
   const sb = await waitReady(b.sc, 200, 15000);
   assert.equal(sb.json.leases_held, 0, sb.body);
   assert.equal(sb.json.standby, true, sb.body);
@@ -132,7 +136,7 @@ test('/ready: 503 within lease_period of DynamoDB becoming unreachable, 200 agai
   t.after(() => proxy.stop());
   const { sc } = await startWsSidecar(t, { ...env, dynamoEndpoint: proxy.endpoint }, { stream: 'p2' });
   await waitReady(sc, 200, 15000, (j) => j.leases_held === 2);
-  const ping = pinger(sc);
+  const ping = pinger(t, sc);
 
   const t0 = Date.now();
   await proxy.down();
