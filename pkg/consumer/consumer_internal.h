@@ -80,7 +80,6 @@ struct ks_reader {
     size_t open_bytes;     /* read-ahead bytes of the open batch */
     size_t reserved_bytes; /* read-ahead reserved by the GetRecords call in flight */
     bool waiting_budget;   /* a fetch waits for the engine's read-ahead budget */
-    uint64_t open_since_mono_ms;
 
     uv_timer_t fetch_timer;
     uv_timer_t batch_timer; /* batching.period */
@@ -131,9 +130,17 @@ void ks_reader_kill(ks_reader *r, const char *why);
 void ks_reader_ref(ks_reader *r);
 void ks_reader_unref(ks_reader *r);
 
+/* Sizes of a page taken by ks_reader_take_records (records actually kept). */
+typedef struct ks_page_sizes {
+    size_t records;
+    size_t decoded_bytes;    /* payload bytes (bytes_received_total) */
+    size_t read_ahead_bytes; /* base64 + KS_RECORD_OVERHEAD_BYTES per record */
+} ks_page_sizes;
+
 /* dispatch.c: batches, sink results, checkpoints */
 void ks_engine_account(ks_engine *e, int64_t delta_bytes);
-ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n);
+ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n, ks_page_sizes *sizes);
+void ks_reader_drop_open(ks_reader *r);
 void ks_reader_flush_open(ks_reader *r);
 void ks_reader_pump(ks_reader *r);
 void ks_reader_drop_unsent(ks_reader *r);

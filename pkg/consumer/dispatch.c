@@ -139,14 +139,13 @@ static ks_err open_batch(ks_reader *r)
     if (err)
         return err;
     r->open->created_mono_ms = now_ms(r->engine);
-    r->open_since_mono_ms = r->open->created_mono_ms;
     int64_t period = r->engine->config->input.batching.period_ms;
     if (r->engine->policy && period > 0)
         uv_timer_start(&r->batch_timer, on_batch_timer, (uint64_t)period, 0);
     return KS_OK;
 }
 
-ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n)
+ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n, ks_page_sizes *sizes)
 {
     ks_engine *e = r->engine;
     size_t limit = (size_t)e->config->input.checkpoint_limit;
@@ -164,6 +163,9 @@ ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n)
         size_t bytes = rec->data_b64_len + KS_RECORD_OVERHEAD_BYTES;
         r->open_bytes += bytes;
         ks_engine_account(e, (int64_t)bytes);
+        sizes->records++;
+        sizes->decoded_bytes += r->open->records[r->open->n_records - 1].data_len;
+        sizes->read_ahead_bytes += bytes;
         bool flush;
         if (e->policy)
             flush = ks_batch_policy_should_flush(e->policy, r->open,
@@ -181,15 +183,20 @@ ks_err ks_reader_take_records(ks_reader *r, const ks_record *recs, size_t n)
 
 /* Frees the open batch and every QUEUED slot: they were never delivered, so the
  * tracker keeps them as unacknowledged and the checkpoint stops before them. */
+void ks_reader_drop_open(ks_reader *r)
+{
+    if (!r->open)
+        return;
+    uv_timer_stop(&r->batch_timer);
+    ks_batch_destroy(r->open);
+    r->open = NULL;
+    ks_engine_account(r->engine, -(int64_t)r->open_bytes);
+    r->open_bytes = 0;
+}
+
 void ks_reader_drop_unsent(ks_reader *r)
 {
-    if (r->open) {
-        uv_timer_stop(&r->batch_timer);
-        ks_batch_destroy(r->open);
-        r->open = NULL;
-        ks_engine_account(r->engine, -(int64_t)r->open_bytes);
-        r->open_bytes = 0;
-    }
+    ks_reader_drop_open(r);
     for (ks_slot *s = r->head, *next; s; s = next) {
         next = s->next;
         if (s->state != KS_SLOT_QUEUED)

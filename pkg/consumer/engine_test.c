@@ -117,7 +117,10 @@ static ks_reader *reader(fixture *fx)
 static void feed(fixture *fx, size_t first, size_t n)
 {
     make_records(fx, first, n);
-    assert_int_equal(ks_reader_take_records(reader(fx), fx->recs, n), KS_OK);
+    ks_page_sizes sizes = {0};
+    assert_int_equal(ks_reader_take_records(reader(fx), fx->recs, n, &sizes), KS_OK);
+    assert_int_equal(sizes.records, n);
+    assert_int_equal(sizes.decoded_bytes, 5 * n); /* "aGVsbG8=" is "hello" */
     ks_reader_pump(reader(fx));
 }
 

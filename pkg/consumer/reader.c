@@ -11,8 +11,6 @@
 #define KS_MIN_FETCH_INTERVAL_MS 200 /* AWS: 5 GetRecords per shard per second */
 #define KS_ERROR_BACKOFF_BASE_MS 250
 #define KS_ERROR_BACKOFF_MAX_MS 10000
-#define KS_ITERATOR_TIMEOUT_MS 10000
-#define KS_GET_RECORDS_TIMEOUT_MS 30000
 /* Bytes of record data one GetRecords call may bring in, per shard. A whole page sits
  * in memory until the sink takes it, so the page size is sized from this budget and the
  * shard's average record size (AWS serves at most 2 MB/s per shard in at most 5 calls,
@@ -299,24 +297,21 @@ static void on_records(void *ud, ks_err err, const ks_get_records_result *res)
     ks_metric_set(r->m_behind,
                   res->millis_behind_latest < 0 ? 0 : (double)res->millis_behind_latest);
     if (res->n_records > 0) {
-        size_t bytes = 0;
-        for (size_t i = 0; i < res->n_records; i++) {
-            const char *d = res->records[i].data_b64; /* decoded size: padding is no payload */
-            size_t n = res->records[i].data_b64_len;
-            bytes += n / 4 * 3 - (n > 0 && d[n - 1] == '=') - (n > 1 && d[n - 2] == '=');
-        }
-        ks_metric_add(r->m_records, (double)res->n_records);
-        ks_metric_add(r->m_bytes, (double)bytes);
-        size_t b64 = 0;
-        for (size_t i = 0; i < res->n_records; i++)
-            b64 += res->records[i].data_b64_len + KS_RECORD_OVERHEAD_BYTES;
-        r->avg_record_b64 = b64 / res->n_records;
         free(r->last_read_sequence);
         r->last_read_sequence = ks_strdup(res->records[res->n_records - 1].sequence_number);
-        if (ks_reader_take_records(r, res->records, res->n_records) != KS_OK) {
+        ks_page_sizes sizes = {0};
+        ks_err took = ks_reader_take_records(r, res->records, res->n_records, &sizes);
+        /* What was read counts even if it could not all be kept. */
+        ks_metric_add(r->m_records, (double)res->n_records);
+        ks_metric_add(r->m_bytes, (double)sizes.decoded_bytes);
+        if (sizes.records)
+            r->avg_record_b64 = sizes.read_ahead_bytes / sizes.records;
+        if (took != KS_OK) {
             ks_log_shard(KS_LOG_ERROR, r->stream, r->shard_id,
                          "out of memory taking %zu records; re-reading them", res->n_records);
-            /* Nothing was dispatched past the last slot: re-read from there. */
+            /* Re-read after the last record queued for delivery; what the open batch
+             * holds comes again, so it must go (or it would be delivered twice). */
+            ks_reader_drop_open(r);
             free(r->last_read_sequence);
             r->last_read_sequence = ks_strdup(ks_tracker_last_dispatched(r->tracker));
             free(r->iterator);
