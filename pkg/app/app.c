@@ -95,7 +95,7 @@ static ks_err make_chain(ks_app *app, const ks_credentials_config *cc, const cha
                                 .http = app->http,
                                 .config = cc,
                                 .region = region,
-                                .sts_endpoint = getenv("KS_STS_ENDPOINT"),
+                                .sts_endpoint = getenv("AWS_ENDPOINT_URL_STS") /* the SDKs' name */,
                                 .imds_endpoint = NULL,
                                 .tcp = &t};
     return ks_creds_chain_new(&o, out);
