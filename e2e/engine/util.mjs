@@ -3,39 +3,10 @@
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { putRecords, createStream, scanTable, waitFor } from '../lib/emulators.mjs';
-import { startSidecar, openFifoReader } from '../lib/sidecar.mjs';
-
-/** Puts n records named `${prefix}-${i}` with a few partition keys; returns put results. */
-export async function produce(kc, stream, n, { prefix = 'r', keys = 64, size = 0 } = {}) {
-  const pad = size > 0 ? 'x'.repeat(size) : '';
-  const recs = [];
-  for (let i = 0; i < n; i++) recs.push({ data: `${prefix}-${i}${pad ? '-' + pad : ''}`, partitionKey: `k${i % keys}` });
-  return putRecords(kc, stream, recs);
-}
+import { scanTable, waitFor } from '../lib/emulators.mjs';
 
 export function dataOf(rec) {
   return Buffer.from(rec.data, 'base64').toString('utf8').replace(/-x+$/, '');
-}
-
-/** Starts a sidecar with a FIFO in its own dir and a reader on it. */
-export async function startFifoSidecar(t, env, { name, stream, table, readerOpts = {}, ...opts }) {
-  const sc = await startSidecar(
-    {
-      name,
-      streams: Array.isArray(stream) ? stream : [stream],
-      table,
-      kinesisEndpoint: env.kinesisEndpoint ?? env.kinesis.endpoint,
-      dynamoEndpoint: env.dynamoEndpoint ?? env.dynamo.endpoint,
-      logLevel: 'INFO',
-      ...opts,
-      fifoPath: opts.fifoPath,
-    },
-    t,
-  );
-  const fifoPath = opts.fifoPath ?? null;
-  const reader = fifoPath ? await openFifoReader(fifoPath, readerOpts) : null;
-  return { sc, reader };
 }
 
 export function fifoIn(dir, name) {
@@ -112,7 +83,8 @@ export async function ownersOf(dc, table, stream) {
   return counts;
 }
 
-export { createStream };
+
+export { produce } from '../lib/emulators.mjs';
 
 // ------------------------------------------------------------------ added for backpressure/faults
 

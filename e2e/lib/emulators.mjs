@@ -230,6 +230,17 @@ export async function putRecords(kc, stream, records, { attempts = 8 } = {}) {
 }
 
 /**
+ * Puts n records `${prefix}-${i}` (padded with `-xxx...` to `size` when given) over `keys`
+ * partition keys `k${i % keys}`; returns putRecords' [{shardId, sequenceNumber}].
+ */
+export function produce(kc, stream, n, { prefix = 'r', keys = 64, size = 0 } = {}) {
+  const pad = size > 0 ? '-' + 'x'.repeat(size) : '';
+  const recs = [];
+  for (let i = 0; i < n; i++) recs.push({ data: `${prefix}-${i}${pad}`, partitionKey: `k${i % keys}` });
+  return putRecords(kc, stream, recs);
+}
+
+/**
  * Reads every record of every shard from TRIM_HORIZON through the SDK, until each shard is
  * closed-and-read or returns an empty page. Returns
  * [{shardId, sequenceNumber, partitionKey, data (string), dataB64, arrivalMs}] ordered by shard

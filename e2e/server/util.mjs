@@ -1,19 +1,14 @@
 // Shared pieces of the e2e/server tests: sidecars with the websocket sink, admin calls,
 // Prometheus scrapes through a real parser, the CLI as a child process.
 import parsePrometheus from 'parse-prometheus-text-format';
-import { freePort, putRecords, waitFor } from '../lib/emulators.mjs';
+import { freePort, waitFor } from '../lib/emulators.mjs';
 import { spawnTracked } from '../lib/procs.mjs';
 import { startSidecar, sidecarBin } from '../lib/sidecar.mjs';
 
 /** Short periods: every test file stays well under a minute. */
 export const PERIODS = { commitPeriod: '500ms', rebalancePeriod: '1s', leasePeriod: '3s', stealGracePeriod: '1s' };
 
-/** Puts n records `${prefix}-${i}` over `keys` partition keys; returns [{shardId, sequenceNumber}]. */
-export function produce(kc, stream, n, { prefix = 'r', keys = 64 } = {}) {
-  const recs = [];
-  for (let i = 0; i < n; i++) recs.push({ data: `${prefix}-${i}`, partitionKey: `k${i % keys}` });
-  return putRecords(kc, stream, recs);
-}
+export { produce } from '../lib/emulators.mjs';
 
 /**
  * Starts a sidecar whose output is the websocket sink on a free loopback port.
