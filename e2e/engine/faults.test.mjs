@@ -172,7 +172,8 @@ test('ConditionalCheckFailed on a lease write: that lease is lost, regained at a
   for (const [, recs] of perShardSeqs(reader.records)) assertReplaysOnlySuffixes(recs);
   assert.equal(tally(reader.records).unique, all.length);
   const body = await metrics(sc);
-  if (body !== null) assert.ok(metricValue(body, 'kinesis_sidecar_lease_losses_total') >= 1, 'lease loss not counted');
+  assert.ok(body !== null, 'GET /metrics is not served by the admin server');
+  assert.ok(metricValue(body, 'kinesis_sidecar_lease_losses_total') >= 1, 'lease loss not counted');
   assert.equal((await sc.stop()).code, 0);
 });
 
