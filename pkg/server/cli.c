@@ -137,8 +137,9 @@ static void cli_close(cli_state *st)
     memset(st->auth, 0, sizeof(st->auth));
 }
 
-/* Number of leases /status reports; -1 if it cannot tell. The app nests the coordinator's
- * status object: {"leases":{"held":n,"leases":[...]}}; a bare list is accepted too. */
+/* Number of leases /status reports; -1 if it cannot tell. /status has a top-level
+ * "leases" array; sidecars built before that (for a few commits) nested it one level down
+ * ({"leases":{"held":n,"leases":[...]}}), which is still accepted. */
 static int leases_in_status(const char *body)
 {
     cJSON *j = cJSON_Parse(body);
