@@ -342,7 +342,13 @@ static ks_err plan_pending(plan_ctx *p, size_t *claimed_pending)
     }
     if (!str_eq(r->owner, h->peer) || !str_eq(r->handoff_to, in->me))
         return KS_OK; /* taken by someone else or the request was cleared: abandon */
-    uint64_t deadline = h->requested_ms + in->commit_period_ms + in->steal_grace_period_ms;
+    /* The owner sees HandoffTo on its next write: a commit, or for an idle shard the
+     * next heartbeat (every lease_period/3). Forcing earlier would take the shard from an
+     * owner that never had the chance to hand it over. */
+    uint64_t next_write = in->commit_period_ms;
+    if (in->lease_period_ms / 3 > next_write)
+        next_write = in->lease_period_ms / 3;
+    uint64_t deadline = h->requested_ms + next_write + in->steal_grace_period_ms;
     if (!in->paused && (in->now_ms >= deadline ||
                         ks_lease_row_expired(in->obs, r, in->now_ms, in->lease_period_ms))) {
         *claimed_pending = 1;

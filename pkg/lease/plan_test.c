@@ -27,6 +27,7 @@ typedef struct fx {
     size_t n_held;
     ks_plan_input in;
     ks_plan_result res;
+    uint64_t commit_ms; /* commit_period for plan(); 0 = COMMIT */
 } fx;
 
 static int setup(void **state)
@@ -86,7 +87,7 @@ static void plan(fx *f)
     f->in.obs = &f->obs;
     f->in.now_ms = now;
     f->in.lease_period_ms = LEASE;
-    f->in.commit_period_ms = COMMIT;
+    f->in.commit_period_ms = f->commit_ms ? f->commit_ms : COMMIT;
     f->in.steal_grace_period_ms = GRACE;
     if (f->in.max_claims == 0)
         f->in.max_claims = 100;
@@ -405,9 +406,9 @@ static void test_no_handoff_without_two_more(void **state)
     assert_true(f->res.standby_ok);
 }
 
-static void test_forced_takeover_timing(void **state)
+/* Asks B for s2 and checks the forced takeover comes exactly `wait` after asking. */
+static void check_forced_takeover_after(fx *f, uint64_t wait)
 {
-    fx *f = *state;
     four_open(f);
     for (int i = 0; i < 4; i++)
         row(f, f->shards[i].shard_id, "B", 10, "1");
@@ -419,9 +420,9 @@ static void test_forced_takeover_timing(void **state)
     plan(f);
     assert_int_equal(f->res.n_actions, 0);
     assert_false(f->res.drop_pending);
-    assert_int_equal(f->res.pending_deadline_ms, asked + COMMIT + GRACE);
+    assert_int_equal(f->res.pending_deadline_ms, asked + wait);
     /* B keeps heartbeating; one ms before the deadline nothing happens. */
-    ks_fake_clock_advance(&f->clock, COMMIT + GRACE - 1);
+    ks_fake_clock_advance(&f->clock, wait - 1);
     f->rows[2].counter = 11;
     plan(f);
     assert_int_equal(f->res.n_actions, 0);
@@ -432,6 +433,20 @@ static void test_forced_takeover_timing(void **state)
     assert_int_equal(f->res.actions[0].kind, KS_PLAN_FORCE_TAKE);
     assert_int_equal(f->res.actions[0].row->counter, 12); /* by the counter last seen */
     assert_true(f->res.drop_pending);
+}
+
+static void test_forced_takeover_timing(void **state)
+{
+    /* Defaults: an idle owner writes next at its heartbeat (lease_period/3 = 10 s), later
+     * than commit_period (5 s): the grace counts from there. */
+    check_forced_takeover_after(*state, LEASE / 3 + GRACE);
+}
+
+static void test_forced_takeover_timing_long_commit(void **state)
+{
+    fx *f = *state;
+    f->commit_ms = LEASE / 2; /* commits are the owner's next write */
+    check_forced_takeover_after(f, LEASE / 2 + GRACE);
 }
 
 static void test_handoff_released_and_abandoned(void **state)
@@ -623,6 +638,7 @@ int main(void)
         T(test_handoff_request_most_loaded),
         T(test_no_handoff_without_two_more),
         T(test_forced_takeover_timing),
+        T(test_forced_takeover_timing_long_commit),
         T(test_handoff_released_and_abandoned),
         T(test_released_for_other_is_reserved),
         T(test_paused_claims_nothing),
